@@ -1,0 +1,50 @@
+package org.chainrule.models;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A normalized probability density (or mass function) over a fixed event shape.
+ *
+ * <p>Inputs are flattened events, shape {@code [batch, eventSize()]}, in the same row-major order the data pipeline
+ * writes them. All log-likelihoods are natural-log (nats) per example; bits/dim is derived in one place,
+ * {@link Units#bitsPerDim(double, long)}.
+ */
+public interface DensityModel {
+
+    /** Shape of one event, e.g. {@code [28, 28]} for an MNIST digit or {@code [D]} for a vector. */
+    long[] eventShape();
+
+    /** Number of scalar dimensions in one event: the product of {@link #eventShape()}. */
+    default int eventSize() {
+        long n = 1;
+        for (long s : eventShape()) {
+            n *= s;
+        }
+        return Math.toIntExact(n);
+    }
+
+    /**
+     * Exact per-example log-likelihood.
+     *
+     * @param x events, shape {@code [batch, eventSize()]}
+     * @return {@code log p(x)} in nats, shape {@code [batch]}, double precision; never a batch sum
+     */
+    INDArray logProb(INDArray x);
+
+    /**
+     * Draws one sample per seed. Row {@code i} depends only on {@code seeds[i]} (and the model), so the same seed gives
+     * the same sample whichever executor or batch draws it.
+     *
+     * @return samples, shape {@code [seeds.length, eventSize()]}
+     */
+    INDArray sample(long[] seeds);
+
+    /** Draws {@code n} samples whose per-row seeds are derived from one root seed by {@link Seeds#derive}. */
+    default INDArray sample(int n, long seed) {
+        long[] seeds = new long[n];
+        for (int i = 0; i < n; i++) {
+            seeds[i] = Seeds.derive(seed, i);
+        }
+        return sample(seeds);
+    }
+}

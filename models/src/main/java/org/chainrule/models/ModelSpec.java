@@ -1,0 +1,69 @@
+package org.chainrule.models;
+
+import com.typesafe.config.Config;
+import org.chainrule.models.autoregressive.MadeSpec;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The architecture of a model, as a value: enough to build its DL4J training network and to turn trained parameters
+ * back into a {@link DensityModel}. Saved next to the weights so a model reloads without guessing.
+ */
+public interface ModelSpec {
+
+    /** Model type names this build understands (the {@code model.type} config key). */
+    List<String> TYPES = List.of("made", "fvsbn");
+
+    /** The model type, e.g. {@code made}. */
+    String type();
+
+    /** Shape of one event. */
+    long[] eventShape();
+
+    /**
+     * How many connectivity variants (mask sets / orderings) the model trains over; the training data schedule picks
+     * one per minibatch. 1 for models with a single fixed structure.
+     */
+    int variantCount();
+
+    /** The DL4J training view: a network whose loss is the mean negative log-likelihood (nats) of a minibatch. */
+    MultiLayerConfiguration trainingConfiguration(Optimization optimization);
+
+    /**
+     * Network input for a minibatch of events trained with connectivity variant {@code variant}.
+     *
+     * @param x events {@code [batch, D]}
+     */
+    INDArray trainingFeatures(INDArray x, int variant);
+
+    /** Training labels for a minibatch of events. */
+    INDArray trainingLabels(INDArray x);
+
+    /** The density defined by a trained network's current parameters (a snapshot: later training does not leak in). */
+    DensityModel densityOf(MultiLayerNetwork network);
+
+    /** Description that {@link #fromMap} reads back. */
+    Map<String, Object> toMap();
+
+    /** Reads a spec written by {@link #toMap} (as a parsed config). */
+    static ModelSpec fromConfig(Config c) {
+        String type = c.getString("type");
+        return switch (type) {
+            case "made", "fvsbn" -> MadeSpec.fromConfig(c);
+            default -> throw new IllegalArgumentException("unknown model type '" + type + "'; known: " + TYPES);
+        };
+    }
+
+    /** Optimizer settings for the training view. */
+    record Optimization(double learningRate, long seed) {
+        public Optimization {
+            if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
+                throw new IllegalArgumentException("learning rate must be positive and finite, got " + learningRate);
+            }
+        }
+    }
+}

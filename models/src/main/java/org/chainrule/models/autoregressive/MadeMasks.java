@@ -1,0 +1,88 @@
+package org.chainrule.models.autoregressive;
+
+import org.chainrule.models.Seeds;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.SplittableRandom;
+
+/**
+ * The connectivity of one MADE mask set (Germain et al. 2015, section 4): degrees for the inputs (their position in
+ * the ordering, 1..D) and for every hidden unit, and the binary masks they imply.
+ *
+ * <p>Hidden unit k of layer l gets a degree m_l(k) drawn uniformly from [min m_{l-1}, D-1]; a hidden weight is kept
+ * iff m_l(k) >= m_{l-1}(k'), an output weight iff m_0(d) > m_L(k). So output d only sees inputs strictly before d in
+ * the ordering. With no hidden layer the single output mask is strictly triangular in the ordering: an FVSBN.
+ *
+ * @param ordering ordering[t] = the input dimension generated t-th
+ * @param degrees  degrees[0] = input degrees (length D), degrees[l] = degrees of hidden layer l
+ */
+public record MadeMasks(int[] ordering, int[][] degrees) {
+
+    /**
+     * The mask set for variant {@code index}: variant 0 uses the natural ordering unless {@code orderAgnostic} and
+     * index > 0; every variant draws its own hidden degrees from {@code seed}.
+     */
+    public static MadeMasks of(int dim, int[] hidden, boolean orderAgnostic, long seed, int index) {
+        int[] ordering = new int[dim];
+        for (int d = 0; d < dim; d++) {
+            ordering[d] = d;
+        }
+        if (orderAgnostic && index > 0) {
+            SplittableRandom r = new SplittableRandom(Seeds.derive(seed, index, 0));
+            for (int i = dim - 1; i > 0; i--) {
+                int j = r.nextInt(i + 1);
+                int t = ordering[i];
+                ordering[i] = ordering[j];
+                ordering[j] = t;
+            }
+        }
+        int[][] degrees = new int[hidden.length + 1][];
+        degrees[0] = new int[dim];
+        for (int t = 0; t < dim; t++) {
+            degrees[0][ordering[t]] = t + 1;
+        }
+        for (int l = 0; l < hidden.length; l++) {
+            SplittableRandom r = new SplittableRandom(Seeds.derive(seed, index, l + 1));
+            int lo = Math.min(min(degrees[l]), Math.max(dim - 1, 0));
+            int hi = Math.max(dim - 1, 0);
+            degrees[l + 1] = new int[hidden[l]];
+            for (int k = 0; k < hidden[l]; k++) {
+                degrees[l + 1][k] = lo + r.nextInt(hi - lo + 1);
+            }
+        }
+        return new MadeMasks(ordering, degrees);
+    }
+
+    /** Number of weight layers (hidden layers + 1). */
+    public int layerCount() {
+        return degrees.length;
+    }
+
+    /**
+     * The 0/1 mask of weight layer {@code l}, shape {@code [nIn, nOut]}; the last layer maps to the outputs and is
+     * strict.
+     */
+    public INDArray mask(int l, DataType type) {
+        int[] in = degrees[l];
+        boolean output = l == degrees.length - 1;
+        int[] out = output ? degrees[0] : degrees[l + 1];
+        float[] m = new float[in.length * out.length];
+        for (int i = 0; i < in.length; i++) {
+            for (int k = 0; k < out.length; k++) {
+                boolean keep = output ? out[k] > in[i] : out[k] >= in[i];
+                m[i * out.length + k] = keep ? 1f : 0f;
+            }
+        }
+        return Nd4j.create(m, new long[]{in.length, out.length}, DataType.FLOAT).castTo(type);
+    }
+
+    private static int min(int[] a) {
+        int m = Integer.MAX_VALUE;
+        for (int v : a) {
+            m = Math.min(m, v);
+        }
+        return a.length == 0 ? 0 : m;
+    }
+}
