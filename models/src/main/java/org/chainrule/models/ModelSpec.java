@@ -13,7 +13,7 @@ import java.util.Map;
  * The architecture of a model, as a value: enough to build its DL4J training network and to turn trained parameters
  * back into a {@link DensityModel}. Saved next to the weights so a model reloads without guessing.
  */
-public interface ModelSpec {
+public interface ModelSpec extends java.io.Serializable {
 
     /** Model type names this build understands (the {@code model.type} config key). */
     List<String> TYPES = List.of("made", "fvsbn");
@@ -23,6 +23,9 @@ public interface ModelSpec {
 
     /** Shape of one event. */
     long[] eventShape();
+
+    /** The value type of the data this model is a density over, as the dataset manifest names it ({@code binary}). */
+    String valueType();
 
     /**
      * How many connectivity variants (mask sets / orderings) the model trains over; the training data schedule picks

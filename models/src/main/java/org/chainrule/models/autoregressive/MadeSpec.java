@@ -88,6 +88,12 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         return MadeMasks.of(dim(), hidden, orderAgnostic, maskSeed, k);
     }
 
+    /** Bernoulli conditionals: the data must be binary. */
+    @Override
+    public String valueType() {
+        return "binary";
+    }
+
     @Override
     public int variantCount() {
         return variants;

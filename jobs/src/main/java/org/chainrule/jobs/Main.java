@@ -1,0 +1,158 @@
+package org.chainrule.jobs;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+import org.chainrule.pipelines.data.Manifest;
+import org.chainrule.pipelines.data.Prepare;
+import org.chainrule.pipelines.evaluate.Evaluate;
+import org.chainrule.pipelines.sample.Sample;
+import org.chainrule.pipelines.train.Train;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.File;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+
+/**
+ * The chainrule command line, run through spark-submit: {@code prepare}, {@code train}, {@code evaluate},
+ * {@code sample}. Each command loads and validates its whole configuration before it starts Spark; the master is
+ * whatever spark-submit says.
+ */
+@Command(name = "chainrule", mixinStandardHelpOptions = true, version = "chainrule 0.1.0",
+        description = "Train, score and sample tractable-likelihood generative models on Spark.",
+        subcommands = {Main.PrepareCommand.class, Main.TrainCommand.class, Main.EvaluateCommand.class,
+                Main.SampleCommand.class})
+public final class Main implements Callable<Integer> {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (0 ok, 1 job failed, 2 bad configuration or usage). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof ConfigErrors) {
+                cmd.getErr().println(e.getMessage());
+                return 2;
+            }
+            cmd.getErr().println("chainrule " + cmd.getCommandName() + " failed: " + describe(e));
+            if (Boolean.getBoolean("chainrule.stacktrace")) {
+                e.printStackTrace(cmd.getErr());
+            }
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    /** The most specific message of an exception chain (Spark wraps executor failures several levels deep). */
+    static String describe(Throwable e) {
+        Throwable t = e;
+        String best = e.getMessage();
+        while (t != null) {
+            if (t instanceof IllegalArgumentException || t instanceof IllegalStateException
+                    || t instanceof java.io.IOException || t instanceof java.io.UncheckedIOException) {
+                best = t.getMessage();
+            }
+            t = t.getCause();
+        }
+        return best == null ? e.toString() : best;
+    }
+
+    @Override
+    public Integer call() {
+        new CommandLine(this).usage(System.out);
+        return 2;
+    }
+
+    /** Options every command shares. */
+    abstract static class JobCommand implements Callable<Integer> {
+        @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "HOCON config file (see conf/)")
+        File config;
+
+        @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
+                description = "override a key, e.g. --set train.epochs=3 (the chainrule. prefix is optional)")
+        List<String> overrides = new ArrayList<>();
+
+        @Option(names = "--overwrite", description = "replace existing outputs instead of refusing")
+        boolean overwrite;
+
+        @Option(names = "--print-config", description = "print the resolved configuration and exit")
+        boolean printConfig;
+
+        Settings settings() {
+            return Settings.load(config, overrides);
+        }
+
+        @Override
+        public Integer call() {
+            Settings s = settings();
+            if (printConfig) {
+                System.out.println(s.render());
+                return 0;
+            }
+            Consumer<SparkSession> job = prepareJob(s);
+            SparkSession spark = SparkSession.builder().appName("chainrule " + getClass().getSimpleName()
+                    .replace("Command", "").toLowerCase()).getOrCreate();
+            try {
+                job.accept(spark);
+                return 0;
+            } finally {
+                spark.stop();
+            }
+        }
+
+        /** Validates settings (no Spark yet) and returns the work to run once Spark is up. */
+        abstract Consumer<SparkSession> prepareJob(Settings s);
+    }
+
+    @Command(name = "prepare", mixinStandardHelpOptions = true,
+            description = "Validate, binarize, split and shard a source dataset into Parquet + manifest.json.")
+    static final class PrepareCommand extends JobCommand {
+        @Override
+        Consumer<SparkSession> prepareJob(Settings s) {
+            Prepare.Settings p = s.prepare(overwrite);
+            return spark -> Prepare.run(spark, p);
+        }
+    }
+
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Train a model by parameter averaging on Spark, with checkpoints and early stopping.")
+    static final class TrainCommand extends JobCommand {
+        @Option(names = "--resume", description = "continue from the run directory's last checkpoint")
+        boolean resume;
+
+        @Override
+        Consumer<SparkSession> prepareJob(Settings s) {
+            s.validateTrain();
+            String data = s.trainSettings(new long[]{1}, resume, overwrite).data();
+            Manifest manifest = Manifest.read(data, new Configuration());
+            Train.Settings t = s.trainSettings(manifest.shape(), resume, overwrite);
+            return spark -> Train.run(spark, t);
+        }
+    }
+
+    @Command(name = "evaluate", mixinStandardHelpOptions = true,
+            description = "Score every row of a dataset split: per-row log-likelihood Parquet + summary.json.")
+    static final class EvaluateCommand extends JobCommand {
+        @Override
+        Consumer<SparkSession> prepareJob(Settings s) {
+            Evaluate.Settings e = s.evaluate(overwrite);
+            return spark -> Evaluate.run(spark, e);
+        }
+    }
+
+    @Command(name = "sample", mixinStandardHelpOptions = true,
+            description = "Draw samples (deterministic per seed) to Parquet, and a PNG grid for images.")
+    static final class SampleCommand extends JobCommand {
+        @Override
+        Consumer<SparkSession> prepareJob(Settings s) {
+            Sample.Settings p = s.sample(overwrite);
+            return spark -> Sample.run(spark, p);
+        }
+    }
+}

@@ -1,0 +1,289 @@
+package org.chainrule.jobs;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import org.chainrule.models.ModelSpec;
+import org.chainrule.models.autoregressive.MadeSpec;
+import org.chainrule.pipelines.data.Encoding;
+import org.chainrule.pipelines.data.Prepare;
+import org.chainrule.pipelines.data.Readers;
+import org.chainrule.pipelines.evaluate.Evaluate;
+import org.chainrule.pipelines.sample.Sample;
+import org.chainrule.pipelines.train.Train;
+
+import java.io.File;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * Job configuration: {@code reference.conf} defaults, overlaid by a user's HOCON file and {@code --set key=value}
+ * overrides, then read into the typed settings of each pipeline. Every problem (unknown key, wrong type, value out of
+ * range) is collected and reported at once by {@link ConfigErrors}.
+ */
+public final class Settings {
+    static final String ROOT = "chainrule";
+    private final Config config;
+    private final List<String> problems = new ArrayList<>();
+
+    private Settings(Config config) {
+        this.config = config;
+    }
+
+    /**
+     * Loads and resolves the configuration.
+     *
+     * @param file      HOCON file, or null for defaults only
+     * @param overrides {@code key=value} strings; keys may omit the {@code chainrule.} prefix
+     */
+    public static Settings load(File file, List<String> overrides) {
+        List<String> problems = new ArrayList<>();
+        Config user = ConfigFactory.empty();
+        if (file != null) {
+            if (!file.isFile()) {
+                throw new ConfigErrors(List.of("config file not found: " + file));
+            }
+            try {
+                user = ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false));
+            } catch (ConfigException e) {
+                throw new ConfigErrors(List.of(e.getMessage()));
+            }
+        }
+        for (String o : overrides) {
+            int eq = o.indexOf('=');
+            if (eq <= 0) {
+                problems.add("--set expects key=value, got '" + o + "'");
+                continue;
+            }
+            String key = o.substring(0, eq).trim();
+            key = key.startsWith(ROOT + ".") ? key : ROOT + "." + key;
+            try {
+                user = ConfigFactory.parseString(key + " = " + quoteIfNeeded(o.substring(eq + 1).trim()),
+                        ConfigParseOptions.defaults().setOriginDescription("--set " + o)).withFallback(user);
+            } catch (ConfigException e) {
+                problems.add("--set " + o + ": " + e.getMessage());
+            }
+        }
+        Config reference = ConfigFactory.defaultReference(Settings.class.getClassLoader());
+        Set<String> known = new java.util.HashSet<>();
+        reference.withOnlyPath(ROOT).entrySet().forEach(e -> known.add(e.getKey()));
+        for (Map.Entry<String, ConfigValue> e : user.entrySet()) {
+            String key = e.getKey();
+            if (key.startsWith(ROOT + ".") && !known.contains(key)) {
+                problems.add("unknown key " + key + " (" + e.getValue().origin().description() + ")");
+            }
+        }
+        Config merged;
+        try {
+            merged = user.withFallback(reference).resolve();
+        } catch (ConfigException e) {
+            problems.add(e.getMessage());
+            throw new ConfigErrors(problems);
+        }
+        Settings s = new Settings(merged.getConfig(ROOT));
+        s.problems.addAll(problems);
+        return s;
+    }
+
+    private static String quoteIfNeeded(String v) {
+        if (v.startsWith("[") || v.startsWith("{") || v.startsWith("\"")) {
+            return v;
+        }
+        return v.matches("[A-Za-z0-9_.+-]+") ? v : com.typesafe.config.ConfigUtil.quoteString(v);
+    }
+
+    /** The resolved {@code chainrule} block, rendered as HOCON (for --print-config). */
+    public String render() {
+        return config.root().render(com.typesafe.config.ConfigRenderOptions.defaults().setOriginComments(false));
+    }
+
+    // ----------------------------------------------------------------------------------------- typed readers
+
+    private <T> T read(String path, Supplier<T> reader, T fallback) {
+        try {
+            return reader.get();
+        } catch (ConfigException e) {
+            problems.add(ROOT + "." + path + ": " + e.getMessage().replaceFirst("^.*?: ", ""));
+            return fallback;
+        }
+    }
+
+    private String str(String path) {
+        String v = read(path, () -> config.getString(path), "");
+        if (v.isBlank() && config.hasPath(path)) {
+            problems.add(ROOT + "." + path + " must not be empty");
+        }
+        return v;
+    }
+
+    private String oneOf(String path, List<String> allowed) {
+        String v = read(path, () -> config.getString(path), allowed.get(0));
+        if (!allowed.contains(v)) {
+            problems.add(ROOT + "." + path + " = " + v + " is not one of " + allowed);
+        }
+        return v;
+    }
+
+    private long num(String path, long min, long max) {
+        long v = read(path, () -> config.getLong(path), min);
+        if (v < min || v > max) {
+            problems.add(ROOT + "." + path + " = " + v + " must be in [" + min + ", " + max + "]");
+        }
+        return v;
+    }
+
+    private int integer(String path, int min, int max) {
+        return (int) num(path, min, max);
+    }
+
+    private double real(String path, double min, double max) {
+        double v = read(path, () -> config.getDouble(path), min);
+        if (!(v >= min && v <= max)) {
+            problems.add(ROOT + "." + path + " = " + v + " must be in [" + min + ", " + max + "]");
+        }
+        return v;
+    }
+
+    private boolean bool(String path) {
+        return read(path, () -> config.getBoolean(path), false);
+    }
+
+    private List<String> strings(String path) {
+        if (config.hasPath(path) && config.getValue(path).valueType() == ConfigValueType.STRING) {
+            return List.of(config.getString(path)); // a single path is fine too
+        }
+        return read(path, () -> config.getStringList(path), List.of());
+    }
+
+    private long[] shape(String path) {
+        List<Long> v = read(path, () -> config.getLongList(path), List.of(1L));
+        if (v.isEmpty() || v.stream().anyMatch(d -> d < 1)) {
+            problems.add(ROOT + "." + path + " = " + v + " must be a non-empty list of positive sizes");
+            return new long[]{1};
+        }
+        return v.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private void check() {
+        if (!problems.isEmpty()) {
+            throw new ConfigErrors(problems);
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------- per job
+
+    /** Settings of the prepare job. */
+    public Prepare.Settings prepare(boolean overwrite) {
+        String format = oneOf("prepare.format", Readers.FORMATS);
+        long[] shape = shape("prepare.shape");
+        long width = 1;
+        for (long d : shape) {
+            width *= d;
+        }
+        double maxValue = real("prepare.max-value", Double.MIN_NORMAL, 1e12);
+        String binarize = oneOf("prepare.binarize", Encoding.MODES);
+        if (binarize.equals("none") && (maxValue > 255 || maxValue != Math.rint(maxValue))) {
+            problems.add(ROOT + ".prepare.max-value = " + maxValue + ": binarize = none stores integers up to 255");
+        }
+        String delimiter = str("prepare.csv.delimiter");
+        if (delimiter.length() != 1) {
+            problems.add(ROOT + ".prepare.csv.delimiter must be one character, got '" + delimiter + "'");
+        }
+        Prepare.Settings s = new Prepare.Settings(format, strings("prepare.train"), strings("prepare.train-labels"),
+                strings("prepare.test"), strings("prepare.test-labels"), str("data"), shape,
+                num("prepare.validation-rows", 0, Long.MAX_VALUE), num("prepare.limit", 0, Long.MAX_VALUE),
+                null, new Readers.Options(delimiter.isEmpty() ? ',' : delimiter.charAt(0), bool("prepare.csv.header"),
+                integer("prepare.csv.label-column", -1, Integer.MAX_VALUE)),
+                integer("prepare.shards", 1, 100_000),
+                oneOf("prepare.on-bad-row", List.of("fail", "quarantine")).equals("quarantine"), overwrite);
+        if (s.train().isEmpty()) {
+            problems.add(ROOT + ".prepare.train lists no files");
+        }
+        if (s.test().isEmpty()) {
+            problems.add(ROOT + ".prepare.test lists no files");
+        }
+        if (width > 1_000_000) {
+            problems.add(ROOT + ".prepare.shape has " + width + " values per event; at most 1,000,000 are supported");
+        }
+        long seed = num("prepare.binarize-seed", Long.MIN_VALUE, Long.MAX_VALUE);
+        check();
+        Encoding enc = new Encoding((int) width, maxValue, binarize, seed);
+        return new Prepare.Settings(s.format(), s.train(), s.trainLabels(), s.test(), s.testLabels(), s.output(),
+                s.shape(), s.validationRows(), s.limit(), enc, s.readers(), s.shards(), s.quarantine(), overwrite);
+    }
+
+    /** The model spec for events of the given shape. */
+    ModelSpec model(long[] eventShape) {
+        String type = oneOf("model.type", ModelSpec.TYPES);
+        List<Integer> hidden = read("model.hidden", () -> config.getIntList("model.hidden"), List.of());
+        if (hidden.stream().anyMatch(h -> h < 1)) {
+            problems.add(ROOT + ".model.hidden = " + hidden + " must hold positive widths");
+        }
+        int masks = integer("model.masks", 1, 10_000);
+        boolean orderAgnostic = bool("model.order-agnostic");
+        long maskSeed = num("model.mask-seed", Long.MIN_VALUE, Long.MAX_VALUE);
+        if (type.equals("fvsbn") && masks != 1) {
+            problems.add(ROOT + ".model.masks = " + masks + ": an fvsbn has one fixed ordering (masks = 1)");
+        }
+        if (type.equals("made") && hidden.isEmpty()) {
+            problems.add(ROOT + ".model.hidden is empty: a made needs at least one hidden layer (or use type = fvsbn)");
+        }
+        check();
+        return type.equals("fvsbn") ? MadeSpec.fvsbn(eventShape)
+                : MadeSpec.made(eventShape, hidden.stream().mapToInt(Integer::intValue).toArray(), masks,
+                orderAgnostic, maskSeed);
+    }
+
+    /** Validates the train settings that do not depend on the data (run before Spark starts). */
+    public void validateTrain() {
+        trainSettings(new long[]{1}, false, false);
+    }
+
+    /** Settings of the train job for data of the given event shape. */
+    public Train.Settings trainSettings(long[] eventShape, boolean resume, boolean overwrite) {
+        String data = str("data");
+        String output = str("train.output");
+        int epochs = integer("train.epochs", 1, 1_000_000);
+        int batch = integer("train.batch-size", 1, 1_000_000);
+        double lr = real("train.learning-rate", 1e-12, 10);
+        int workers = integer("train.workers", 0, 100_000);
+        int freq = integer("train.averaging-frequency", 1, 1_000_000);
+        int rounds = integer("train.rounds-per-call", 0, 1_000_000);
+        int patience = integer("train.patience", 0, 1_000_000);
+        long seed = num("train.seed", Long.MIN_VALUE, Long.MAX_VALUE);
+        long evalRows = num("train.train-eval-rows", 1, Long.MAX_VALUE);
+        int evalBatch = integer("evaluate.batch-size", 1, 1_000_000);
+        ModelSpec spec = model(eventShape);
+        check();
+        Map<String, Object> record = new java.util.LinkedHashMap<>();
+        record.put("model", config.getConfig("model").root().unwrapped());
+        record.put("train", config.getConfig("train").root().unwrapped());
+        record.put("data", data);
+        return new Train.Settings(data, output, spec, epochs, batch, lr, workers, freq, rounds, patience, seed, resume,
+                overwrite, evalRows, evalBatch, record);
+    }
+
+    /** Settings of the evaluate job. */
+    public Evaluate.Settings evaluate(boolean overwrite) {
+        Evaluate.Settings s = new Evaluate.Settings(str("evaluate.model"), str("data"),
+                oneOf("evaluate.split", List.of("train", "valid", "test")), str("evaluate.output"),
+                integer("evaluate.batch-size", 1, 1_000_000), overwrite);
+        check();
+        return s;
+    }
+
+    /** Settings of the sample job. */
+    public Sample.Settings sample(boolean overwrite) {
+        Sample.Settings s = new Sample.Settings(str("sample.model"), str("sample.output"),
+                num("sample.count", 1, 1_000_000_000L), num("sample.seed", Long.MIN_VALUE, Long.MAX_VALUE),
+                integer("sample.block-size", 1, 100_000), integer("sample.picture", 0, 10_000), overwrite);
+        check();
+        return s;
+    }
+}

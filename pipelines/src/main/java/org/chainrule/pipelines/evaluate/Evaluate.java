@@ -1,0 +1,127 @@
+package org.chainrule.pipelines.evaluate;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.chainrule.models.ModelSpec;
+import org.chainrule.models.Units;
+import org.chainrule.pipelines.Progress;
+import org.chainrule.pipelines.data.Manifest;
+import org.chainrule.pipelines.data.Shards;
+import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.Outputs;
+import org.chainrule.pipelines.io.SavedModel;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The evaluate pipeline: exact per-row log-likelihood of a dataset split under a saved model, written as
+ * {@code scores.parquet} (row_id, log_prob_nats, bits_per_dim) and {@code summary.json} (count, mean NLL in nats,
+ * its standard error, bits/dim). The summary is computed from the Parquet as written, so the two always agree.
+ */
+public final class Evaluate {
+    public static final StructType SCHEMA = new StructType()
+            .add("row_id", DataTypes.LongType, false)
+            .add("log_prob_nats", DataTypes.DoubleType, false)
+            .add("bits_per_dim", DataTypes.DoubleType, false);
+
+    private Evaluate() {
+    }
+
+    /**
+     * @param model     saved model directory
+     * @param data      prepared dataset directory
+     * @param split     split to score (train, valid, test)
+     * @param output    output directory to create
+     * @param batchSize rows per forward pass
+     * @param overwrite replace an existing output
+     */
+    public record Settings(String model, String data, String split, String output, int batchSize, boolean overwrite) {
+    }
+
+    /** Checks that a model fits a dataset: same number of dimensions and a value type it is a density over. */
+    public static void checkCompatible(ModelSpec spec, Manifest manifest, String dataDir) {
+        long dims = Arrays.stream(spec.eventShape()).reduce(1, (a, b) -> a * b);
+        if (dims != manifest.dims()) {
+            throw new IllegalArgumentException("model events have " + dims + " dimensions but dataset " + dataDir
+                    + " has " + manifest.dims() + " (shape " + Arrays.toString(manifest.shape()) + ")");
+        }
+        if (!spec.valueType().equals(manifest.valueType())) {
+            throw new IllegalArgumentException("a " + spec.type() + " model is a density over " + spec.valueType()
+                    + " data, but dataset " + dataDir + " holds " + manifest.valueType()
+                    + " values (prepare it with binarize = stochastic or threshold)");
+        }
+    }
+
+    /** Runs the evaluation; returns the summary written. */
+    public static Map<String, Object> run(SparkSession spark, Settings s) {
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        Outputs.checkTarget(s.output(), s.overwrite(), hconf);
+        Manifest manifest = Manifest.read(s.data(), hconf);
+        SavedModel model = SavedModel.load(s.model(), false, hconf);
+        checkCompatible(model.spec(), manifest, s.data());
+        int dims = manifest.dims();
+        long expected = manifest.split(s.split(), s.data()).rows();
+
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Broadcast<SavedModel.Payload> payload = jsc.broadcast(model.payload());
+        String staging = Outputs.stagingPath(s.output());
+        long start = System.nanoTime();
+        try {
+            Progress.say("evaluate", "scoring " + expected + " rows of " + s.data() + "/" + s.split() + " with " + s.model());
+            JavaRDD<Row> rows = Scorer.score(Shards.read(spark, s.data(), s.split(), manifest), payload, dims,
+                    s.batchSize()).map(r -> RowFactory.create(r.rowId(), r.logProbNats(),
+                    Units.bitsPerDim(-r.logProbNats(), dims)));
+            spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/scores.parquet");
+            double seconds = (System.nanoTime() - start) / 1e9;
+
+            Dataset<Row> back = spark.read().parquet(staging + "/scores.parquet");
+            Row agg = back.agg(functions.count("*"), functions.mean(functions.negate(functions.col("log_prob_nats"))),
+                    functions.stddev_samp("log_prob_nats"), functions.sum(functions.when(
+                            functions.col("log_prob_nats").isNaN(), 1).otherwise(0))).first();
+            long count = agg.getLong(0);
+            if (count != expected) {
+                throw new IllegalStateException("scored " + count + " rows but the manifest of " + s.data() + " lists "
+                        + expected + " in split " + s.split() + "; the dataset changed or is damaged");
+            }
+            double meanNll = agg.getDouble(1);
+            double stdErr = count > 1 ? agg.getDouble(2) / Math.sqrt(count) : 0.0;
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("model", s.model());
+            summary.put("modelType", model.spec().type());
+            summary.put("data", s.data());
+            summary.put("split", s.split());
+            summary.put("count", count);
+            summary.put("meanNllNats", meanNll);
+            summary.put("stdErrNats", stdErr);
+            summary.put("bitsPerDim", Units.bitsPerDim(meanNll, dims));
+            summary.put("dims", dims);
+            summary.put("nonFiniteRows", agg.get(3) == null ? 0L : ((Number) agg.get(3)).longValue());
+            summary.put("units", "nats per example, exact log-likelihood of the " + manifest.valueType()
+                    + " data as stored; bits/dim = nats / (dims * ln 2)");
+            summary.put("seconds", seconds);
+            summary.put("rowsPerSecond", count / seconds);
+            Outputs.writeText(staging + "/summary.json", Json.render(summary), hconf);
+            Outputs.commit(staging, s.output(), hconf);
+            Progress.say("evaluate", String.format("%s/%s: mean NLL %.3f ± %.3f nats (%.4f bits/dim) over %d rows,"
+                            + " %.0f rows/s -> %s", s.data(), s.split(), meanNll, stdErr, Units.bitsPerDim(meanNll, dims),
+                    count, count / seconds, s.output()));
+            return summary;
+        } catch (RuntimeException e) {
+            Outputs.deleteQuietly(staging, hconf);
+            throw e;
+        } finally {
+            payload.destroy();
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package org.chainrule.pipelines.evaluate;
+
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.broadcast.Broadcast;
+import org.chainrule.models.DensityModel;
+import org.chainrule.pipelines.data.Batches;
+import org.chainrule.pipelines.data.Example;
+import org.chainrule.pipelines.io.SavedModel;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * Distributed exact log-likelihood: the model travels once per executor as a broadcast, each partition rebuilds it once
+ * and scores its rows in large batches.
+ */
+public final class Scorer {
+    private Scorer() {
+    }
+
+    /** Log-likelihood of one row. */
+    public record Scored(long rowId, double logProbNats) implements Serializable {
+    }
+
+    /** Per-row log p(x) in nats. */
+    public static JavaRDD<Scored> score(JavaRDD<Example> data, Broadcast<SavedModel.Payload> model, int dims,
+                                        int batchSize) {
+        return data.mapPartitions(rows -> scorePartition(rows, model.value(), dims, batchSize));
+    }
+
+    private static Iterator<Scored> scorePartition(Iterator<Example> rows, SavedModel.Payload payload, int dims,
+                                                   int batchSize) {
+        if (!rows.hasNext()) {
+            return java.util.Collections.emptyIterator();
+        }
+        DensityModel model = payload.density();
+        return new Iterator<>() {
+            private final List<Scored> ready = new ArrayList<>();
+            private int next;
+
+            @Override
+            public boolean hasNext() {
+                if (next < ready.size()) {
+                    return true;
+                }
+                ready.clear();
+                next = 0;
+                List<Example> batch = new ArrayList<>(batchSize);
+                while (rows.hasNext() && batch.size() < batchSize) {
+                    batch.add(rows.next());
+                }
+                if (batch.isEmpty()) {
+                    return false;
+                }
+                double[] lp = model.logProb(Batches.matrix(batch, dims)).toDoubleVector();
+                for (int i = 0; i < lp.length; i++) {
+                    ready.add(new Scored(batch.get(i).rowId(), lp[i]));
+                }
+                return true;
+            }
+
+            @Override
+            public Scored next() {
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                return ready.get(next++);
+            }
+        };
+    }
+
+    /** Mean negative log-likelihood (nats) of a dataset, and its standard error. */
+    public static double[] meanNll(JavaRDD<Example> data, Broadcast<SavedModel.Payload> model, int dims, int batchSize) {
+        org.apache.spark.util.StatCounter st = score(data, model, dims, batchSize)
+                .mapToDouble(s -> -s.logProbNats()).stats();
+        return new double[]{st.mean(), st.count() > 1 ? st.sampleStdev() / Math.sqrt(st.count()) : 0.0, st.count()};
+    }
+}

@@ -1,0 +1,126 @@
+package org.chainrule.pipelines.io;
+
+import com.typesafe.config.Config;
+import org.apache.hadoop.conf.Configuration;
+import org.chainrule.models.DensityModel;
+import org.chainrule.models.ModelSpec;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+
+/**
+ * A model on a Hadoop filesystem: a directory holding {@code network.zip} (DL4J configuration JSON, parameters and
+ * updater state) and {@code model.json} (the {@link ModelSpec}, the settings it was trained with and its provenance).
+ *
+ * <p>Loading reads JSON and ND4J's binary array format only: the zip is checked to hold nothing else before DL4J
+ * opens it, so no Java serialization of stored bytes ever runs.
+ *
+ * @param spec       the architecture
+ * @param network    the DL4J network (with updater state when loaded for training)
+ * @param settings   the settings the model was trained with, as written to {@code model.json}
+ * @param provenance where it came from: data manifest checksum, seed, versions, git commit, time
+ */
+public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Map<String, Object> settings,
+                         Map<String, Object> provenance) {
+
+    public static final String NETWORK = "network.zip";
+    public static final String DESCRIPTION = "model.json";
+    private static final Set<String> ALLOWED_ENTRIES =
+            Set.of("configuration.json", "coefficients.bin", "updaterState.bin", "noParams.marker");
+
+    /** Writes the model directory atomically (staging directory renamed into place). */
+    public void save(String dir, Configuration conf) {
+        save(dir, Map.of(), conf);
+    }
+
+    /** Writes the model directory atomically, with extra text files (e.g. training state) inside it. */
+    public void save(String dir, Map<String, String> extraFiles, Configuration conf) {
+        String staging = Outputs.stagingPath(dir);
+        try {
+            for (Map.Entry<String, String> e : extraFiles.entrySet()) {
+                Outputs.writeText(staging + "/" + e.getKey(), e.getValue(), conf);
+            }
+            Outputs.writeBytes(staging + "/" + NETWORK, networkBytes(network, true), conf);
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("format", "chainrule-model/1");
+            doc.put("spec", spec.toMap());
+            doc.put("settings", settings);
+            doc.put("provenance", provenance);
+            Outputs.writeText(staging + "/" + DESCRIPTION, Json.render(doc), conf);
+            Outputs.commit(staging, dir, conf);
+        } catch (RuntimeException e) {
+            Outputs.deleteQuietly(staging, conf);
+            throw e;
+        }
+    }
+
+    /** Loads a model directory; {@code withUpdater} restores the optimizer state too (for resuming training). */
+    public static SavedModel load(String dir, boolean withUpdater, Configuration conf) {
+        if (!Outputs.exists(dir + "/" + DESCRIPTION, conf)) {
+            throw new IllegalArgumentException("not a chainrule model directory (no " + DESCRIPTION + "): " + dir);
+        }
+        Config doc = Json.parse(Outputs.readText(dir + "/" + DESCRIPTION, conf), dir + "/" + DESCRIPTION);
+        ModelSpec spec = ModelSpec.fromConfig(doc.getConfig("spec"));
+        MultiLayerNetwork net = restore(Outputs.readBytes(dir + "/" + NETWORK, conf), withUpdater, dir + "/" + NETWORK);
+        return new SavedModel(spec, net, doc.getConfig("settings").root().unwrapped(),
+                doc.getConfig("provenance").root().unwrapped());
+    }
+
+    /** DL4J's zip of a network. */
+    public static byte[] networkBytes(MultiLayerNetwork network, boolean withUpdater) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            ModelSerializer.writeModel(network, bytes, withUpdater);
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Restores a network zip after checking it holds only JSON and binary arrays. */
+    public static MultiLayerNetwork restore(byte[] zip, boolean withUpdater, String origin) {
+        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
+            ZipEntry e;
+            int entries = 0;
+            while ((e = in.getNextEntry()) != null) {
+                entries++;
+                if (!ALLOWED_ENTRIES.contains(e.getName())) {
+                    throw new IllegalArgumentException(origin + ": unexpected entry '" + e.getName()
+                            + "' in a network archive; refusing to load it");
+                }
+            }
+            if (entries == 0) {
+                throw new IllegalArgumentException(origin + ": not a network archive (empty or not a zip)");
+            }
+            return ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(zip), withUpdater);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(origin + ": corrupt network archive: " + e.getMessage(), e);
+        }
+    }
+
+    /** What executors need to rebuild the density: the spec and the network bytes (no updater). */
+    public Payload payload() {
+        return new Payload(spec, networkBytes(network, false));
+    }
+
+    /** A density model in transit to executors. */
+    public record Payload(ModelSpec spec, byte[] network) implements Serializable {
+        public DensityModel density() {
+            return spec.densityOf(restore(network, false, "broadcast model"));
+        }
+
+        public static Payload of(ModelSpec spec, MultiLayerNetwork network) {
+            return new Payload(spec, networkBytes(network, false));
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package org.chainrule.pipelines.sample;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.chainrule.models.DensityModel;
+import org.chainrule.models.Seeds;
+import org.chainrule.pipelines.Progress;
+import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.Outputs;
+import org.chainrule.pipelines.io.Pictures;
+import org.chainrule.pipelines.io.SavedModel;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The sample pipeline: {@code count} samples, sample {@code i} drawn from its own seed derive(seed, i), generated in
+ * fixed blocks spread over the executors. The same (model, seed, i) gives the same sample wherever it runs. Writes
+ * {@code samples.parquet} (sample_id, seed, values) and, for image-shaped events, {@code samples.png}.
+ */
+public final class Sample {
+    public static final StructType SCHEMA = new StructType()
+            .add("sample_id", DataTypes.LongType, false)
+            .add("seed", DataTypes.LongType, false)
+            .add("values", DataTypes.createArrayType(DataTypes.FloatType, false), false);
+
+    private Sample() {
+    }
+
+    /**
+     * @param model     saved model directory
+     * @param output    output directory to create
+     * @param count     number of samples
+     * @param seed      root seed
+     * @param blockSize samples drawn together in one batch
+     * @param maxPicture samples shown in the PNG grid (at most)
+     * @param overwrite replace an existing output
+     */
+    public record Settings(String model, String output, long count, long seed, int blockSize, int maxPicture,
+                           boolean overwrite) {
+    }
+
+    /** Runs the sampler; returns its summary. */
+    public static Map<String, Object> run(SparkSession spark, Settings s) {
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        Outputs.checkTarget(s.output(), s.overwrite(), hconf);
+        SavedModel model = SavedModel.load(s.model(), false, hconf);
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        List<long[]> blocks = new ArrayList<>();
+        for (long start = 0; start < s.count(); start += s.blockSize()) {
+            blocks.add(new long[]{start, Math.min(s.count(), start + s.blockSize())});
+        }
+        int partitions = Math.max(1, Math.min(blocks.size(), jsc.defaultParallelism() * 2));
+        Broadcast<SavedModel.Payload> payload = jsc.broadcast(model.payload());
+        String staging = Outputs.stagingPath(s.output());
+        long root = s.seed();
+        long t0 = System.nanoTime();
+        try {
+            Progress.say("sample", "drawing " + s.count() + " samples from " + s.model() + " (seed " + root + ", "
+                    + blocks.size() + " blocks on " + partitions + " partitions)");
+            JavaRDD<Row> rows = jsc.parallelize(blocks, partitions).mapPartitions(it -> {
+                List<Row> out = new ArrayList<>();
+                if (!it.hasNext()) {
+                    return out.iterator();
+                }
+                DensityModel m = payload.value().density();
+                while (it.hasNext()) {
+                    long[] b = it.next();
+                    long[] seeds = new long[(int) (b[1] - b[0])];
+                    for (int i = 0; i < seeds.length; i++) {
+                        seeds[i] = Seeds.derive(root, b[0] + i);
+                    }
+                    float[][] x = m.sample(seeds).toFloatMatrix();
+                    for (int i = 0; i < seeds.length; i++) {
+                        Float[] boxed = new Float[x[i].length];
+                        for (int d = 0; d < boxed.length; d++) {
+                            boxed[d] = x[i][d];
+                        }
+                        out.add(RowFactory.create(b[0] + i, seeds[i], boxed));
+                    }
+                }
+                return out.iterator();
+            });
+            spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/samples.parquet");
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            long[] shape = model.spec().eventShape();
+            boolean image = shape.length == 2 || (shape.length == 3 && (shape[2] == 1 || shape[2] == 3));
+            if (image) {
+                List<Row> first = spark.read().parquet(staging + "/samples.parquet").orderBy("sample_id")
+                        .limit(s.maxPicture()).collectAsList();
+                float[][] images = new float[first.size()][];
+                for (int i = 0; i < images.length; i++) {
+                    List<Float> v = first.get(i).getList(2);
+                    images[i] = new float[v.size()];
+                    for (int d = 0; d < v.size(); d++) {
+                        images[i][d] = v.get(d) / maxValue(model.spec().valueType());
+                    }
+                }
+                int channels = shape.length == 3 ? (int) shape[2] : 1;
+                int columns = (int) Math.ceil(Math.sqrt(images.length));
+                Outputs.writeBytes(staging + "/samples.png", Pictures.imageGrid(images, (int) shape[0], (int) shape[1],
+                        channels, columns, 3), hconf);
+            }
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("model", s.model());
+            summary.put("count", s.count());
+            summary.put("seed", s.seed());
+            summary.put("seedOfSample", "sample i uses seed derive(seed, i) (SplitMix64), shown per row");
+            summary.put("seconds", seconds);
+            summary.put("samplesPerSecond", s.count() / seconds);
+            summary.put("picture", image ? "samples.png" : "none (events are not images)");
+            Outputs.writeText(staging + "/summary.json", Json.render(summary), hconf);
+            Outputs.commit(staging, s.output(), hconf);
+            Progress.say("sample", String.format("%d samples in %s (%.1f samples/s) -> %s", s.count(),
+                    Progress.duration(seconds), s.count() / seconds, s.output()));
+            return summary;
+        } catch (RuntimeException e) {
+            Outputs.deleteQuietly(staging, hconf);
+            throw e;
+        } finally {
+            payload.destroy();
+        }
+    }
+
+    private static float maxValue(String valueType) {
+        return valueType.equals("binary") ? 1f : 255f;
+    }
+}

@@ -1,0 +1,336 @@
+package org.chainrule.pipelines.train;
+
+import com.typesafe.config.Config;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.chainrule.models.ModelSpec;
+import org.chainrule.models.Seeds;
+import org.chainrule.models.Units;
+import org.chainrule.pipelines.Progress;
+import org.chainrule.pipelines.data.Batches;
+import org.chainrule.pipelines.data.Example;
+import org.chainrule.pipelines.data.Manifest;
+import org.chainrule.pipelines.data.Shards;
+import org.chainrule.pipelines.evaluate.Evaluate;
+import org.chainrule.pipelines.evaluate.Scorer;
+import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.Outputs;
+import org.chainrule.pipelines.io.Pictures;
+import org.chainrule.pipelines.io.SavedModel;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import scala.Tuple2;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The train pipeline: dl4j-spark parameter averaging over the prepared training split, one epoch at a time.
+ *
+ * <p>Each epoch shuffles the rows with a seed derived from (seed, epoch), cuts them into minibatches of exactly
+ * {@code batchSize} rows (the model's connectivity variant for each minibatch is drawn from the same seed), and feeds
+ * them to {@link ParameterAveragingTrainingMaster} in calls of {@code workers x averagingFrequency x roundsPerCall}
+ * minibatches, printing progress after each call. A fresh training master per epoch, seeded from (seed, epoch), makes a
+ * resumed run repeat the uninterrupted one exactly.
+ *
+ * <p>After every epoch: exact train (on a fixed subset) and validation NLL through the distributed scorer, a checkpoint
+ * (weights, updater state, settings, training state) that {@code resume} continues from, the best-so-far model in
+ * {@code model/}, {@code metrics.parquet} and {@code loss-curve.png}; training stops early after {@code patience}
+ * epochs without a better validation NLL.
+ */
+public final class Train {
+    static final String CHECKPOINT = "checkpoint";
+    static final String MODEL = "model";
+    static final String STATE = "state.json";
+    static final StructType METRICS = new StructType()
+            .add("epoch", DataTypes.IntegerType).add("steps", DataTypes.LongType)
+            .add("train_nll_nats", DataTypes.DoubleType).add("valid_nll_nats", DataTypes.DoubleType)
+            .add("valid_bits_per_dim", DataTypes.DoubleType).add("seconds", DataTypes.DoubleType)
+            .add("examples_per_second", DataTypes.DoubleType);
+
+    private Train() {
+    }
+
+    /**
+     * Settings of a training run.
+     *
+     * @param data               prepared dataset directory
+     * @param output             run directory (checkpoint/, model/, metrics.parquet, loss-curve.png)
+     * @param spec               the model
+     * @param epochs             maximum epochs
+     * @param batchSize          minibatch size per worker
+     * @param learningRate       Adam step size
+     * @param workers            parallel workers (0 = Spark's default parallelism)
+     * @param averagingFrequency minibatches each worker fits between parameter averages
+     * @param roundsPerCall      averaging rounds per fit call, i.e. per progress line (0 = about ten per epoch)
+     * @param patience           epochs without validation improvement before stopping (0 = never stop early)
+     * @param seed               root seed: initialisation, shuffling, mask schedule, averaging splits
+     * @param resume             continue from {@code output/checkpoint}
+     * @param overwrite          replace an existing run directory (when not resuming)
+     * @param trainEvalRows      rows of the training split scored for the train NLL after each epoch
+     * @param evalBatchSize      rows per forward pass when scoring
+     * @param record             the full settings, stored with the model
+     */
+    public record Settings(String data, String output, ModelSpec spec, int epochs, int batchSize, double learningRate,
+                           int workers, int averagingFrequency, int roundsPerCall, int patience, long seed,
+                           boolean resume, boolean overwrite, long trainEvalRows, int evalBatchSize,
+                           Map<String, Object> record) {
+    }
+
+    /** One finished epoch. */
+    public record EpochMetrics(int epoch, long steps, double trainNll, double validNll, double seconds,
+                               double examplesPerSecond) {
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("epoch", epoch);
+            m.put("steps", steps);
+            m.put("trainNll", trainNll);
+            m.put("validNll", validNll);
+            m.put("seconds", seconds);
+            m.put("examplesPerSecond", examplesPerSecond);
+            return m;
+        }
+
+        static EpochMetrics of(Config c) {
+            return new EpochMetrics(c.getInt("epoch"), c.getLong("steps"), c.getDouble("trainNll"),
+                    c.getDouble("validNll"), c.getDouble("seconds"), c.getDouble("examplesPerSecond"));
+        }
+    }
+
+    /** Runs (or resumes) training; returns the run summary. */
+    public static Map<String, Object> run(SparkSession spark, Settings s) {
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Manifest manifest = Manifest.read(s.data(), hconf);
+        Evaluate.checkCompatible(s.spec(), manifest, s.data());
+        String checkpoint = s.output() + "/" + CHECKPOINT;
+
+        MultiLayerNetwork net;
+        List<EpochMetrics> history = new ArrayList<>();
+        if (s.resume()) {
+            if (!Outputs.exists(checkpoint + "/" + SavedModel.DESCRIPTION, hconf)) {
+                throw new IllegalArgumentException("nothing to resume: no checkpoint in " + s.output());
+            }
+            SavedModel saved = SavedModel.load(checkpoint, true, hconf);
+            if (!saved.spec().equals(s.spec())) {
+                throw new IllegalArgumentException("cannot resume " + s.output() + " with a different model: checkpoint "
+                        + saved.spec() + ", settings " + s.spec());
+            }
+            net = saved.network();
+            Config state = Json.parse(Outputs.readText(checkpoint + "/" + STATE, hconf), checkpoint + "/" + STATE);
+            state.getConfigList("history").forEach(c -> history.add(EpochMetrics.of(c)));
+            Progress.say("train", "resuming " + s.output() + " after epoch " + history.size());
+        } else {
+            Outputs.checkTarget(s.output(), s.overwrite(), hconf);
+            Outputs.deleteQuietly(s.output(), hconf);
+            net = new MultiLayerNetwork(s.spec().trainingConfiguration(
+                    new ModelSpec.Optimization(s.learningRate(), s.seed())));
+            net.init();
+        }
+
+        int dims = manifest.dims();
+        int workers = s.workers() > 0 ? s.workers() : jsc.defaultParallelism();
+        JavaRDD<Example> train = Shards.read(spark, s.data(), "train", manifest).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        JavaRDD<Example> valid = Shards.read(spark, s.data(), "valid", manifest).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        long trainRows = manifest.split("train", s.data()).rows();
+        double fraction = Math.min(1.0, (double) s.trainEvalRows() / Math.max(1, trainRows));
+        long evalSeed = Seeds.derive(s.seed(), -1);
+        JavaRDD<Example> trainEval = train.filter(e -> Seeds.uniform(Seeds.derive(evalSeed, e.rowId())) < fraction);
+        Progress.say("train", String.format("%s on %s: %d train / %d valid rows, %d workers x batch %d, averaging every"
+                        + " %d steps, %d epochs, %d parameters", s.spec().type(), s.data(), trainRows,
+                manifest.split("valid", s.data()).rows(), workers, s.batchSize(), s.averagingFrequency(), s.epochs(),
+                net.numParams()));
+        try {
+            double best = history.stream().mapToDouble(EpochMetrics::validNll).min().orElse(Double.POSITIVE_INFINITY);
+            int sinceBest = sinceBest(history);
+            long runStart = System.nanoTime();
+            int startEpoch = history.size();
+            for (int epoch = startEpoch; epoch < s.epochs(); epoch++) {
+                if (s.patience() > 0 && sinceBest >= s.patience()) {
+                    Progress.say("train", "early stop: no better validation NLL for " + sinceBest + " epochs");
+                    break;
+                }
+                long t0 = System.nanoTime();
+                long steps = fitEpoch(jsc, net, train, s, workers, epoch, dims, runStart, startEpoch);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), net));
+                double trainNll = Scorer.meanNll(trainEval, payload, dims, s.evalBatchSize())[0];
+                double validNll = Scorer.meanNll(valid, payload, dims, s.evalBatchSize())[0];
+                payload.destroy();
+                history.add(new EpochMetrics(epoch + 1, steps, trainNll, validNll, seconds, trainRows / seconds));
+                boolean improved = validNll < best;
+                Map<String, Object> provenance = provenance(s, manifest, history.size());
+                SavedModel current = new SavedModel(s.spec(), net, s.record(), provenance);
+                if (improved) {
+                    best = validNll;
+                    sinceBest = 0;
+                    current.save(s.output() + "/" + MODEL, hconf);
+                } else {
+                    sinceBest++;
+                }
+                current.save(checkpoint, Map.of(STATE, stateJson(history)), hconf);
+                writeMetrics(spark, s.output(), history, dims, hconf);
+                Progress.say("train", String.format("epoch %d/%d done in %s | %.0f ex/s | train NLL %.3f | valid NLL"
+                                + " %.3f nats (%.4f bits/dim)%s", epoch + 1, s.epochs(), Progress.duration(seconds),
+                        trainRows / seconds, trainNll, validNll, Units.bitsPerDim(validNll, dims),
+                        improved ? " | best so far, saved" : " | best " + String.format("%.3f", best)));
+            }
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("output", s.output());
+            summary.put("model", s.output() + "/" + MODEL);
+            summary.put("epochs", history.size());
+            summary.put("bestValidNllNats", best);
+            summary.put("bestValidBitsPerDim", Units.bitsPerDim(best, dims));
+            summary.put("history", history.stream().map(EpochMetrics::toMap).toList());
+            Outputs.writeBytesAtomically(s.output() + "/train-summary.json",
+                    Json.render(summary).getBytes(java.nio.charset.StandardCharsets.UTF_8), hconf);
+            Progress.say("train", String.format("finished: best valid NLL %.3f nats; model %s/%s; curve %s/loss-curve.png",
+                    best, s.output(), MODEL, s.output()));
+            return summary;
+        } finally {
+            train.unpersist();
+            valid.unpersist();
+        }
+    }
+
+    private static int sinceBest(List<EpochMetrics> history) {
+        int bestAt = -1;
+        double best = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < history.size(); i++) {
+            if (history.get(i).validNll() < best) {
+                best = history.get(i).validNll();
+                bestAt = i;
+            }
+        }
+        return history.size() - 1 - bestAt;
+    }
+
+    /**
+     * The minibatches of one epoch, keyed by their position in the epoch: rows shuffled by a seed derived from
+     * (seed, epoch), cut into batches of {@code batchSize} within {@code partitions} partitions, each tagged with its
+     * connectivity variant.
+     */
+    public static JavaPairRDD<DataSet, Long> epochBatches(JavaRDD<Example> train, ModelSpec spec, int batchSize,
+                                                          long seed, int epoch, int partitions, int dims) {
+        long epochSeed = Seeds.derive(seed, epoch);
+        int variants = spec.variantCount();
+        return train.mapToPair(e -> new Tuple2<>(Seeds.derive(epochSeed, e.rowId()), e))
+                .repartitionAndSortWithinPartitions(new HashPartitioner(partitions))
+                .values()
+                .mapPartitionsWithIndex((p, it) -> {
+                    List<DataSet> out = new ArrayList<>();
+                    List<Example> batch = new ArrayList<>(batchSize);
+                    while (it.hasNext()) {
+                        batch.add(it.next());
+                        if (batch.size() == batchSize || !it.hasNext()) {
+                            int variant = (int) (Seeds.uniform(Seeds.derive(epochSeed, p, out.size())) * variants);
+                            INDArray x = Batches.matrix(batch, dims);
+                            out.add(new DataSet(spec.trainingFeatures(x, variant), spec.trainingLabels(x)));
+                            batch.clear();
+                        }
+                    }
+                    return out.iterator();
+                }, true)
+                .zipWithIndex();
+    }
+
+    /** The training master of one epoch: parameter averaging, direct RDD approach, seeded per epoch. */
+    static ParameterAveragingTrainingMaster trainingMaster(Settings s, int workers, int epoch) {
+        return new ParameterAveragingTrainingMaster.Builder(workers, s.batchSize())
+                .batchSizePerWorker(s.batchSize())
+                .averagingFrequency(s.averagingFrequency())
+                .workerPrefetchNumBatches(0)
+                // Export needs a directory every executor sees; Direct works on any cluster and filesystem
+                .rddTrainingApproach(RDDTrainingApproach.Direct)
+                .exportDirectory(s.output() + "/.dl4j-export")
+                .rngSeed(Seeds.derive(s.seed(), epoch, 1))
+                .collectTrainingStats(false)
+                .build();
+    }
+
+    private static long fitEpoch(JavaSparkContext jsc, MultiLayerNetwork net, JavaRDD<Example> train, Settings s,
+                                 int workers, int epoch, int dims, long runStart, int startEpoch) {
+        JavaPairRDD<DataSet, Long> batches = epochBatches(train, s.spec(), s.batchSize(), s.seed(), epoch, workers, dims)
+                .persist(StorageLevel.MEMORY_ONLY());
+        try {
+            long total = batches.count();
+            long perRound = (long) workers * s.averagingFrequency();
+            long rounds = Math.max(1, s.roundsPerCall() > 0 ? s.roundsPerCall()
+                    : (long) Math.ceil(total / (double) (perRound * 10)));
+            long perCall = perRound * rounds;
+            SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(jsc, net, trainingMaster(s, workers, epoch));
+            long epochStart = System.nanoTime();
+            for (long from = 0; from < total; from += perCall) {
+                long lo = from;
+                long hi = Math.min(total, from + perCall);
+                MultiLayerNetwork after = sparkNet.fit(batches.filter(t -> t._2() >= lo && t._2() < hi).keys());
+                if (after != net) {
+                    net.setParams(after.params());
+                }
+                double elapsed = (System.nanoTime() - epochStart) / 1e9;
+                double exPerSec = hi * s.batchSize() / elapsed;
+                double epochEta = elapsed / hi * (total - hi);
+                double runElapsed = (System.nanoTime() - runStart) / 1e9;
+                double doneEpochs = epoch - startEpoch + hi / (double) total;
+                double runEta = runElapsed / doneEpochs * (s.epochs() - startEpoch) - runElapsed;
+                Progress.say("train", String.format("epoch %d/%d step %d/%d (%.0f%%) | %.0f ex/s | ETA epoch %s, run %s",
+                        epoch + 1, s.epochs(), hi, total, 100.0 * hi / total, exPerSec, Progress.duration(epochEta),
+                        Progress.duration(runEta)));
+            }
+            return total;
+        } finally {
+            batches.unpersist();
+        }
+    }
+
+    private static String stateJson(List<EpochMetrics> history) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("epochsDone", history.size());
+        m.put("history", history.stream().map(EpochMetrics::toMap).toList());
+        return Json.render(m);
+    }
+
+    private static Map<String, Object> provenance(Settings s, Manifest manifest, int epochs) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("data", s.data());
+        Map<String, Object> checksums = new LinkedHashMap<>();
+        manifest.splits().forEach((k, v) -> checksums.put(k, v.checksum()));
+        p.put("dataChecksums", checksums);
+        p.put("seed", s.seed());
+        p.put("epochs", epochs);
+        p.putAll(BuildInfo.versions());
+        p.put("time", java.time.Instant.now().toString());
+        return p;
+    }
+
+    private static void writeMetrics(SparkSession spark, String output, List<EpochMetrics> history, int dims,
+                                     Configuration hconf) {
+        List<Row> rows = history.stream().map(m -> RowFactory.create(m.epoch(), m.steps(), m.trainNll(), m.validNll(),
+                Units.bitsPerDim(m.validNll(), dims), m.seconds(), m.examplesPerSecond())).toList();
+        String staging = Outputs.stagingPath(output + "/metrics.parquet");
+        spark.createDataFrame(rows, METRICS).coalesce(1).write().parquet(staging);
+        Outputs.commit(staging, output + "/metrics.parquet", hconf);
+        double[] x = history.stream().mapToDouble(EpochMetrics::epoch).toArray();
+        LinkedHashMap<String, double[]> series = new LinkedHashMap<>();
+        series.put("train NLL", history.stream().mapToDouble(EpochMetrics::trainNll).toArray());
+        series.put("valid NLL", history.stream().mapToDouble(EpochMetrics::validNll).toArray());
+        Outputs.writeBytesAtomically(output + "/loss-curve.png", Pictures.lineChart("Negative log-likelihood per epoch",
+                "epoch", "NLL (nats)", x, series, 800, 500), hconf);
+    }
+}

@@ -1,0 +1,60 @@
+package org.chainrule.pipelines;
+
+import org.apache.spark.sql.SparkSession;
+import org.chainrule.pipelines.data.Encoding;
+import org.chainrule.pipelines.data.Prepare;
+import org.chainrule.pipelines.data.Readers;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** One local Spark session shared by the pipeline tests of a JVM, and the MNIST slice shipped with the tests. */
+public final class SparkTesting {
+    private static SparkSession spark;
+
+    private SparkTesting() {
+    }
+
+    public static synchronized SparkSession spark() {
+        if (spark == null) {
+            spark = SparkSession.builder().appName("chainrule-tests")
+                    .master(System.getProperty("spark.master", "local[2]"))
+                    .config("spark.ui.enabled", "false")
+                    .config("spark.sql.shuffle.partitions", "4")
+                    .config("spark.driver.host", "127.0.0.1")
+                    .getOrCreate();
+        }
+        return spark;
+    }
+
+    /** Copies the MNIST slice (1200 train / 300 test images, gzipped idx) from test resources into {@code dir}. */
+    public static Path mnistSlice(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            for (String f : List.of("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                    "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")) {
+                try (InputStream in = SparkTesting.class.getResourceAsStream("/mnist-slice/" + f)) {
+                    Files.copy(in, dir.resolve(f));
+                }
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Prepare settings for the slice: stochastic binarization, {@code validation} rows of train held out. */
+    public static Prepare.Settings sliceSettings(Path raw, String output, long limit, long validation) {
+        return new Prepare.Settings("idx",
+                List.of(raw.resolve("train-images-idx3-ubyte.gz").toString()),
+                List.of(raw.resolve("train-labels-idx1-ubyte.gz").toString()),
+                List.of(raw.resolve("t10k-images-idx3-ubyte.gz").toString()),
+                List.of(raw.resolve("t10k-labels-idx1-ubyte.gz").toString()),
+                output, new long[]{28, 28}, validation, limit, new Encoding(784, 255, "stochastic", 1),
+                new Readers.Options(',', false, -1), 3, false, false);
+    }
+}

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Run chainrule's application jar through Spark's SparkSubmit, as a plain
+# `java -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.SparkSubmit` (SPARK_HOME is the Maven-built
+# Spark "distribution", which has no bin/spark-submit).
+#
+# Usage: scripts/submit.sh [spark-submit options...] -- [chainrule args...]
+#        scripts/submit.sh [chainrule args...]            (no literal --: every argument is the app's)
+#
+# Examples:
+#   scripts/submit.sh train --epochs 3                                  # local[2]
+#   scripts/submit.sh --master "$(scripts/local-cluster.sh url)" --executor-memory 2g -- train
+#   SPARK_MASTER=spark://127.0.0.1:7077 scripts/submit.sh train
+#
+# Added unless the user's spark-submit options already say otherwise:
+#   --master ${SPARK_MASTER:-local[2]}            --class org.chainrule.jobs.Main
+#   --driver-memory ${CHAINRULE_DRIVER_MEMORY:-4g}
+#   --conf spark.ui.enabled=false
+#   --conf spark.driver.host=127.0.0.1            only for local[...] and spark://127.0.0.1|localhost
+#                                                 masters (then SPARK_LOCAL_IP=127.0.0.1 too)
+# Always added, merged with the user's own values (the user's come last, so they win):
+#   spark.driver.extraJavaOptions   = <Java 17 --add-opens list> -Djava.awt.headless=true
+#   spark.executor.extraJavaOptions = -Djava.awt.headless=true
+#       -Dorg.bytedeco.javacpp.maxbytes=${CHAINRULE_EXECUTOR_OFFHEAP:-3G}
+#       -Dorg.bytedeco.javacpp.maxphysicalbytes=${CHAINRULE_EXECUTOR_MAXPHYSICAL:-6G}
+#   (--driver-java-options and --conf spark.{driver,executor}.extraJavaOptions are folded in.)
+#
+# Client mode (the default) runs the driver inside the SparkSubmit JVM, so, as bin/spark-submit
+# would, the script starts that JVM with -Xmx<driver memory>, the driver Java options and
+# --driver-class-path / spark.driver.extraClassPath. Cluster mode (--deploy-mode cluster) starts a
+# small (-Xmx1g) client JVM; the driver then runs on a worker with the options above. Note that a
+# standalone cluster-mode submit returns once the driver is submitted, unless
+# --conf spark.standalone.submit.waitAppCompletion=true is given.
+# Options inside --properties-file / spark-defaults.conf are passed on but not inspected.
+#
+# Environment:
+#   CHAINRULE_APP_JAR     the application jar (default <repo>/jobs/target/chainrule-jobs-0.1.0-SNAPSHOT-app.jar)
+#   SPARK_HOME            (default <repo>/jobs/spark-runtime/target/spark-home)
+#   SPARK_MASTER, CHAINRULE_DRIVER_MEMORY, CHAINRULE_EXECUTOR_OFFHEAP, CHAINRULE_EXECUTOR_MAXPHYSICAL
+#   JAVA_HOME             java to use (else java on PATH); Java 17.
+#
+# The command run is printed first, on one line, to stderr. The exit code is SparkSubmit's.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+DEFAULT_CLASS=org.chainrule.jobs.Main
+APP_JAR=${CHAINRULE_APP_JAR:-$CHAINRULE_ROOT/jobs/target/chainrule-jobs-0.1.0-SNAPSHOT-app.jar}
+
+# ------------------------------------------------------------------------- split the arguments
+SPARK_ARGS=()
+APP_ARGS=()
+seen_dashdash=0
+for a in "$@"; do
+  if ((seen_dashdash == 0)) && [[ "$a" == "--" ]]; then
+    seen_dashdash=1
+  elif ((seen_dashdash)); then
+    APP_ARGS+=("$a")
+  else
+    SPARK_ARGS+=("$a")
+  fi
+done
+if ((seen_dashdash == 0)); then
+  APP_ARGS=("${SPARK_ARGS[@]}")
+  SPARK_ARGS=()
+fi
+
+# ------------------------------------------------------------------------- read the spark-submit options
+# spark-submit options that take a value (SparkSubmitOptionParser); everything else is a flag.
+takes_value() {
+  case "$1" in
+    --master|--deploy-mode|--class|--name|--jars|--packages|--exclude-packages|--repositories|\
+    --py-files|--files|--archives|--conf|-c|--properties-file|--driver-memory|--driver-java-options|\
+    --driver-library-path|--driver-class-path|--executor-memory|--proxy-user|--driver-cores|\
+    --total-executor-cores|--executor-cores|--num-executors|--principal|--keytab|--queue|--kill|\
+    --status) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+master="" master_given=0 class_given=0 deploy_mode="" driver_memory="" dm_given=0 ui_given=0 host_given=0
+driver_cp="" user_driver_opts="" user_executor_opts=""
+KEPT=()  # the user's options, less the ones folded into ours
+
+note_conf() {  # note_conf KEY=VALUE: returns 1 when the conf is folded in (to be dropped)
+  local kv=$1 key val
+  key=${kv%%=*}
+  val=${kv#*=}
+  [[ "$kv" == *=* ]] || val=""
+  case "$key" in
+    spark.master) master=$val; master_given=1 ;;
+    spark.submit.deployMode) deploy_mode=$val ;;
+    spark.driver.memory) driver_memory=$val; dm_given=1 ;;
+    spark.ui.enabled) ui_given=1 ;;
+    spark.driver.host) host_given=1 ;;
+    spark.driver.extraClassPath) driver_cp=${driver_cp:+$driver_cp:}$val ;;
+    spark.driver.extraJavaOptions) user_driver_opts="$user_driver_opts $val"; return 1 ;;
+    spark.executor.extraJavaOptions) user_executor_opts="$user_executor_opts $val"; return 1 ;;
+  esac
+  return 0
+}
+
+i=0
+n=${#SPARK_ARGS[@]}
+while ((i < n)); do
+  opt=${SPARK_ARGS[i]}
+  if [[ "$opt" == --*=* ]] && takes_value "${opt%%=*}"; then
+    name=${opt%%=*} val=${opt#*=} consumed=1 form=joined
+  elif takes_value "$opt"; then
+    ((i + 1 < n)) || chainrule_die "spark-submit option $opt needs a value"
+    name=$opt val=${SPARK_ARGS[i + 1]} consumed=2 form=split
+  else
+    KEPT+=("$opt")
+    i=$((i + 1))
+    continue
+  fi
+  keep=1
+  case "$name" in
+    --master) master=$val; master_given=1 ;;
+    --class) class_given=1 ;;
+    --deploy-mode) deploy_mode=$val ;;
+    --driver-memory) driver_memory=$val; dm_given=1 ;;
+    --driver-class-path) driver_cp=${driver_cp:+$driver_cp:}$val ;;
+    --driver-java-options) user_driver_opts="$user_driver_opts $val"; keep=0 ;;
+    --conf|-c) note_conf "$val" || keep=0 ;;
+  esac
+  if ((keep)); then
+    if [[ $form == joined ]]; then KEPT+=("$opt"); else KEPT+=("$name" "$val"); fi
+  fi
+  i=$((i + consumed))
+done
+
+# ------------------------------------------------------------------------- checks
+SPARK_HOME=$(chainrule_spark_home)
+chainrule_require_spark_home "$SPARK_HOME"
+SPARK_HOME=$(cd "$SPARK_HOME" && pwd)
+JAVA=$(chainrule_java)
+if [[ ! -f "$APP_JAR" ]]; then
+  chainrule_log "error: application jar not found: $APP_JAR"
+  chainrule_log "build it (from $CHAINRULE_ROOT) with:  mvn -B package -DskipTests"
+  chainrule_log "(or set CHAINRULE_APP_JAR to another jar)"
+  exit 1
+fi
+
+# ------------------------------------------------------------------------- the command
+master=${master:-${SPARK_MASTER:-local[2]}}
+driver_memory=${driver_memory:-${CHAINRULE_DRIVER_MEMORY:-4g}}
+loopback=0
+case "$master" in
+  local|local\[*|local-cluster\[*|spark://127.0.0.1:*|spark://localhost:*) loopback=1 ;;
+esac
+
+driver_opts="$CHAINRULE_JAVA17_OPENS -Djava.awt.headless=true${user_driver_opts}"
+executor_opts="-Djava.awt.headless=true"
+executor_opts+=" -Dorg.bytedeco.javacpp.maxbytes=${CHAINRULE_EXECUTOR_OFFHEAP:-3G}"
+executor_opts+=" -Dorg.bytedeco.javacpp.maxphysicalbytes=${CHAINRULE_EXECUTOR_MAXPHYSICAL:-6G}"
+executor_opts+=$user_executor_opts
+
+SUBMIT=()
+((master_given)) || SUBMIT+=(--master "$master")
+((class_given)) || SUBMIT+=(--class "$DEFAULT_CLASS")
+((dm_given)) || SUBMIT+=(--driver-memory "$driver_memory")
+((loopback && !host_given)) && SUBMIT+=(--conf spark.driver.host=127.0.0.1)
+((ui_given)) || SUBMIT+=(--conf spark.ui.enabled=false)
+SUBMIT+=(--conf "spark.driver.extraJavaOptions=$driver_opts")
+SUBMIT+=(--conf "spark.executor.extraJavaOptions=$executor_opts")
+# The user's options come after ours: for a key given twice SparkSubmit keeps the last value.
+SUBMIT+=("${KEPT[@]}")
+
+classpath="$SPARK_HOME/jars/*"
+JVM=()
+if [[ "$deploy_mode" == cluster ]]; then
+  # Only a submission client: the driver runs on a worker with spark.driver.extraJavaOptions.
+  read -r -a opens <<<"$CHAINRULE_JAVA17_OPENS"
+  JVM=(-Xmx1g "${opens[@]}")
+else
+  # Client mode: this JVM is the driver.
+  read -r -a jvm_driver_opts <<<"$driver_opts"
+  JVM=("-Xmx$driver_memory" "${jvm_driver_opts[@]}")
+  [[ -z "$driver_cp" ]] || classpath="$driver_cp:$classpath"
+fi
+
+ENV=("SPARK_HOME=$SPARK_HOME" SPARK_SCALA_VERSION=2.12)
+if ((loopback)) && [[ -z "${SPARK_LOCAL_IP:-}" ]]; then ENV+=(SPARK_LOCAL_IP=127.0.0.1); fi
+
+CMD=("$JAVA" "${JVM[@]}" -cp "$classpath" org.apache.spark.deploy.SparkSubmit "${SUBMIT[@]}" "$APP_JAR" "${APP_ARGS[@]}")
+# One line, shell-quoted, runnable as printed.
+printf '%q ' "${ENV[@]}" "${CMD[@]:0:${#CMD[@]}-1}" >&2
+printf '%q\n' "${CMD[-1]}" >&2
+exec env "${ENV[@]}" "${CMD[@]}"
