@@ -84,7 +84,7 @@ done
 in_range() { [[ "$1" =~ ^[0-9]{1,9}$ ]] && ((10#$1 >= $2 && 10#$1 <= $3)); }
 in_range "$WORKERS" 1 64 || chainrule_die "--workers must be 1..64 (got '$WORKERS')"
 in_range "$CORES" 1 4096 || chainrule_die "--cores must be a positive integer (got '$CORES')"
-[[ "$MEMORY" =~ ^[0-9]+[kKmMgGtT]?$ ]] || chainrule_die "--memory must look like 4g or 512m (got '$MEMORY')"
+[[ "$MEMORY" =~ ^0*[1-9][0-9]*[mMgGtT]$ ]] || chainrule_die "--memory must look like 4g or 512m (got '$MEMORY')"
 in_range "$PORT" 1 65535 || chainrule_die "--port must be 1..65535 (got '$PORT')"
 if [[ -n "$WEBUI_PORT" ]]; then
   in_range "$WEBUI_PORT" 0 65535 || chainrule_die "--webui-port must be 0..65535 (got '$WEBUI_PORT')"
@@ -100,8 +100,9 @@ elif ((PORT == 7077)); then
 else
   DIR=$CHAINRULE_ROOT/runs/cluster-$PORT
 fi
-mkdir -p "$DIR"
-DIR=$(cd "$DIR" && pwd)
+[[ "$DIR" == /* ]] || DIR=$PWD/$DIR
+[[ "$CMD" != start ]] || mkdir -p "$DIR"
+if [[ -d "$DIR" ]]; then DIR=$(cd "$DIR" && pwd -P); fi
 LOGS=$DIR/logs
 WORK=$DIR/work
 STATE=$DIR/cluster.env
@@ -117,10 +118,13 @@ cmdline() {
   fi
 }
 
+STARTED_PIDS=" "  # pids this run of the script launched (trusted even before their exec)
+
 # ours PID CLASS: PID is alive and is this cluster's JVM running CLASS (guards against reused pids).
 ours() {
   local pid=$1 class=$2 cl
   [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ "$STARTED_PIDS" == *" $pid "* ]] && return 0
   cl=$(cmdline "$pid")
   [[ "$cl" == *"$MARKER "* && "$cl" == *"$class"* ]]
 }
@@ -215,8 +219,12 @@ stop_cluster() {
     terminate "master" 20 "$mpid"
     n=$((n + 1))
   fi
-  # Executor / driver JVMs the workers started and did not take down with them.
-  for pid in "${kids[@]}" $(in_work_dir); do
+  # Executor / driver JVMs the workers started and did not take down with them: children of the
+  # workers that still run an executor/driver class, and anything running inside the work dirs.
+  for pid in "${kids[@]}"; do
+    [[ "$(cmdline "$pid")" =~ CoarseGrainedExecutorBackend|DriverWrapper ]] && stray+=("$pid")
+  done
+  for pid in $(in_work_dir); do
     [[ "$pid" != "$$" ]] && alive "$pid" && stray+=("$pid")
   done
   if ((${#stray[@]} > 0)); then
@@ -265,13 +273,21 @@ show_tails() {
 }
 
 lock() {  # one local-cluster.sh at a time per cluster directory
-  if command -v flock >/dev/null 2>&1; then
+  if [[ -d "$DIR" ]] && command -v flock >/dev/null 2>&1; then
     exec 9>"$DIR/.lock"
     flock -n 9 || chainrule_die "another local-cluster.sh is working on $DIR right now"
   fi
 }
 
 # ------------------------------------------------------------------------- commands
+START_DONE=1
+on_start_exit() {
+  if ((START_DONE == 0)); then
+    chainrule_log "start failed; stopping what was started"
+    stop_cluster quiet
+  fi
+}
+
 cmd_start() {
   local spark_home java t0=$SECONDS mpid pid i end ui n_reg running=()
   spark_home=$(chainrule_spark_home)
@@ -322,13 +338,14 @@ cmd_start() {
   local -a opens
   read -r -a opens <<<"$CHAINRULE_JAVA17_OPENS"
 
-  # Anything failing or interrupted from here on: show the logs, stop what started, exit 1.
-  trap 'trap - INT TERM; chainrule_log "interrupted; stopping what was started"; stop_cluster quiet; exit 130' INT TERM
+  # From here on, any exit before the end (failure, error, INT/TERM) stops what was started.
+  START_DONE=0
+  trap on_start_exit EXIT
+  trap 'chainrule_log "interrupted"; exit 130' INT
+  trap 'chainrule_log "terminated"; exit 143' TERM
   fail() {
     chainrule_log "error: $*"
     show_tails
-    chainrule_log "stopping what was started"
-    stop_cluster quiet
     exit 1
   }
 
@@ -339,6 +356,7 @@ cmd_start() {
     org.apache.spark.deploy.master.Master --host 127.0.0.1 --port "$PORT" --webui-port "$ui" \
     >"$LOGS/master.log" 2>&1 </dev/null 9>&- &
   mpid=$!
+  STARTED_PIDS+="$mpid "
   echo "$mpid" >"$DIR/master.pid"
   chainrule_log "master: pid $mpid, log $LOGS/master.log"
 
@@ -360,6 +378,7 @@ cmd_start() {
       org.apache.spark.deploy.worker.Worker "spark://127.0.0.1:$PORT" --host 127.0.0.1 --port 0 \
       --webui-port 0 --cores "$CORES" --memory "$MEMORY" --work-dir "$WORK/worker-$i" \
       >"$LOGS/worker-$i.log" 2>&1 </dev/null 9>&- &
+    STARTED_PIDS+="$! "
     echo "$!" >"$DIR/worker-$i.pid"
     chainrule_log "worker-$i: pid $!, log $LOGS/worker-$i.log, work dir $WORK/worker-$i"
   done
@@ -377,7 +396,8 @@ cmd_start() {
     ((SECONDS < end)) || fail "only $n_reg of $WORKERS workers registered within ${TIMEOUT}s"
     sleep 0.2
   done
-  trap - INT TERM
+  START_DONE=1
+  trap - INT TERM EXIT
   chainrule_log "$WORKERS worker(s) x $CORES core(s), $MEMORY registered; started in $((SECONDS - t0))s"
   master_url
 }

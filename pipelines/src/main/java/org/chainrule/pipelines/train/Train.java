@@ -29,6 +29,7 @@ import org.chainrule.pipelines.io.Pictures;
 import org.chainrule.pipelines.io.SavedModel;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.Repartition;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -222,9 +223,10 @@ public final class Train {
     }
 
     /**
-     * The minibatches of one epoch, keyed by their position in the epoch: rows shuffled by a seed derived from
-     * (seed, epoch), cut into batches of {@code batchSize} within {@code partitions} partitions, each tagged with its
-     * connectivity variant.
+     * The minibatches of one epoch, keyed by their step in the epoch: rows shuffled by a seed derived from
+     * (seed, epoch) into {@code partitions} partitions (one per worker), cut into batches of {@code batchSize}, each
+     * tagged with its connectivity variant. Steps interleave the partitions (step = position * partitions +
+     * partition), so any range of steps draws evenly from every worker's partition and needs no shuffle.
      */
     public static JavaPairRDD<DataSet, Long> epochBatches(JavaRDD<Example> train, ModelSpec spec, int batchSize,
                                                           long seed, int epoch, int partitions, int dims) {
@@ -234,20 +236,22 @@ public final class Train {
                 .repartitionAndSortWithinPartitions(new HashPartitioner(partitions))
                 .values()
                 .mapPartitionsWithIndex((p, it) -> {
-                    List<DataSet> out = new ArrayList<>();
+                    List<Tuple2<DataSet, Long>> out = new ArrayList<>();
                     List<Example> batch = new ArrayList<>(batchSize);
                     while (it.hasNext()) {
                         batch.add(it.next());
                         if (batch.size() == batchSize || !it.hasNext()) {
-                            int variant = (int) (Seeds.uniform(Seeds.derive(epochSeed, p, out.size())) * variants);
+                            long step = (long) out.size() * partitions + p;
+                            int variant = (int) (Seeds.uniform(Seeds.derive(epochSeed, step)) * variants);
                             INDArray x = Batches.matrix(batch, dims);
-                            out.add(new DataSet(spec.trainingFeatures(x, variant), spec.trainingLabels(x)));
+                            out.add(new Tuple2<>(new DataSet(spec.trainingFeatures(x, variant), spec.trainingLabels(x)),
+                                    step));
                             batch.clear();
                         }
                     }
                     return out.iterator();
                 }, true)
-                .zipWithIndex();
+                .mapToPair(t -> t);
     }
 
     /** The training master of one epoch: parameter averaging, direct RDD approach, seeded per epoch. */
@@ -260,7 +264,12 @@ public final class Train {
                 .rddTrainingApproach(RDDTrainingApproach.Direct)
                 .exportDirectory(s.output() + "/.dl4j-export")
                 .rngSeed(Seeds.derive(s.seed(), epoch, 1))
+                // epoch batches already sit in one partition per worker: no shuffle of DataSets between rounds
+                .repartionData(Repartition.NumPartitionsWorkersDiffers)
                 .collectTrainingStats(false)
+                // the builder's default is false: the driver's network would then never receive the workers' Adam
+                // moments, and every averaging round would restart the optimizer from zero state
+                .saveUpdater(true)
                 .build();
     }
 
@@ -270,27 +279,30 @@ public final class Train {
                 .persist(StorageLevel.MEMORY_ONLY());
         try {
             long total = batches.count();
+            long lastStep = batches.values().reduce(Math::max) + 1; // steps interleave partitions, so may skip some
             long perRound = (long) workers * s.averagingFrequency();
             long rounds = Math.max(1, s.roundsPerCall() > 0 ? s.roundsPerCall()
                     : (long) Math.ceil(total / (double) (perRound * 10)));
             long perCall = perRound * rounds;
             SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(jsc, net, trainingMaster(s, workers, epoch));
             long epochStart = System.nanoTime();
-            for (long from = 0; from < total; from += perCall) {
+            long done = 0;
+            for (long from = 0; from < lastStep; from += perCall) {
                 long lo = from;
-                long hi = Math.min(total, from + perCall);
+                long hi = Math.min(lastStep, from + perCall);
                 MultiLayerNetwork after = sparkNet.fit(batches.filter(t -> t._2() >= lo && t._2() < hi).keys());
                 if (after != net) {
                     net.setParams(after.params());
                 }
+                done = Math.min(total, hi);
                 double elapsed = (System.nanoTime() - epochStart) / 1e9;
-                double exPerSec = hi * s.batchSize() / elapsed;
-                double epochEta = elapsed / hi * (total - hi);
+                double exPerSec = done * s.batchSize() / elapsed;
+                double epochEta = elapsed / done * (total - done);
                 double runElapsed = (System.nanoTime() - runStart) / 1e9;
-                double doneEpochs = epoch - startEpoch + hi / (double) total;
+                double doneEpochs = epoch - startEpoch + done / (double) total;
                 double runEta = runElapsed / doneEpochs * (s.epochs() - startEpoch) - runElapsed;
                 Progress.say("train", String.format("epoch %d/%d step %d/%d (%.0f%%) | %.0f ex/s | ETA epoch %s, run %s",
-                        epoch + 1, s.epochs(), hi, total, 100.0 * hi / total, exPerSec, Progress.duration(epochEta),
+                        epoch + 1, s.epochs(), done, total, 100.0 * done / total, exPerSec, Progress.duration(epochEta),
                         Progress.duration(runEta)));
             }
             return total;

@@ -1,0 +1,119 @@
+package org.chainrule.pipelines.train;
+
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.SparkSession;
+import org.chainrule.models.ModelSpec;
+import org.chainrule.models.autoregressive.MadeSpec;
+import org.chainrule.pipelines.SparkTesting;
+import org.chainrule.pipelines.data.Example;
+import org.chainrule.pipelines.data.Manifest;
+import org.chainrule.pipelines.data.Prepare;
+import org.chainrule.pipelines.data.Shards;
+import org.chainrule.pipelines.io.SavedModel;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import scala.Tuple2;
+
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TrainTest {
+    @TempDir
+    static Path shared;
+    static String data;
+    static Manifest manifest;
+    private final SparkSession spark = SparkTesting.spark();
+
+    @BeforeAll
+    static void prepare() {
+        Path raw = SparkTesting.mnistSlice(shared.resolve("raw"));
+        data = shared.resolve("prepared").toString();
+        manifest = Prepare.run(SparkTesting.spark(), SparkTesting.sliceSettings(raw, data, 400, 100));
+    }
+
+    static Train.Settings settings(String out, ModelSpec spec, int epochs, int workers, int freq, int rounds,
+                                   boolean resume) {
+        return new Train.Settings(data, out, spec, epochs, 25, 2e-3, workers, freq, rounds, 0, 11, resume, false,
+                100, 200, Map.of());
+    }
+
+    /** dl4j-spark with one worker and averaging frequency 1 must equal plain fitting of the same minibatches. */
+    @Test
+    void oneWorkerEqualsSingleJvmTraining(@TempDir Path tmp) {
+        MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 2, true, 5);
+        Train.Settings s = settings(tmp.resolve("run").toString(), spec, 2, 1, 1, 1, false);
+        Train.run(spark, s);
+        MultiLayerNetwork sparkTrained = SavedModel.load(s.output() + "/checkpoint", true,
+                spark.sparkContext().hadoopConfiguration()).network();
+
+        MultiLayerNetwork local = new MultiLayerNetwork(spec.trainingConfiguration(
+                new ModelSpec.Optimization(s.learningRate(), s.seed())));
+        local.init();
+        JavaRDD<Example> train = Shards.read(spark, data, "train", manifest);
+        for (int epoch = 0; epoch < 2; epoch++) {
+            List<Tuple2<DataSet, Long>> batches = Train.epochBatches(train, spec, s.batchSize(), s.seed(), epoch, 1,
+                    784).collect();
+            batches.stream().sorted(Comparator.comparingLong(Tuple2::_2)).forEach(b -> local.fit(b._1()));
+        }
+        INDArray a = local.params();
+        INDArray b = sparkTrained.params();
+        double maxDiff = a.sub(b).amaxNumber().doubleValue();
+        assertTrue(maxDiff < 1e-5, "parameters differ by up to " + maxDiff);
+        assertTrue(local.getUpdater().getStateViewArray().equalsWithEps(
+                sparkTrained.getUpdater().getStateViewArray(), 1e-5), "Adam state differs");
+    }
+
+    /** Stopping after epoch 1 and resuming gives the same parameters as running 2 epochs straight. */
+    @Test
+    void resumeEqualsUninterruptedRun(@TempDir Path tmp) {
+        MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 1, false, 5);
+        Train.Settings straight = settings(tmp.resolve("straight").toString(), spec, 2, 2, 2, 0, false);
+        Train.run(spark, straight);
+        Train.Settings first = settings(tmp.resolve("resumed").toString(), spec, 1, 2, 2, 0, false);
+        Train.run(spark, first);
+        Map<String, Object> summary = Train.run(spark, settings(first.output(), spec, 2, 2, 2, 0, true));
+        assertEquals(2, ((List<?>) summary.get("history")).size());
+        var conf = spark.sparkContext().hadoopConfiguration();
+        INDArray a = SavedModel.load(straight.output() + "/checkpoint", true, conf).network().params();
+        INDArray b = SavedModel.load(first.output() + "/checkpoint", true, conf).network().params();
+        double maxDiff = a.sub(b).amaxNumber().doubleValue();
+        assertTrue(maxDiff < 1e-6, "resumed run differs by up to " + maxDiff);
+    }
+
+    @Test
+    void resumeWithoutCheckpointOrWithOtherModelIsRefused(@TempDir Path tmp) {
+        MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{16}, 1, false, 5);
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+                () -> Train.run(spark, settings(tmp.resolve("none").toString(), spec, 1, 1, 1, 0, true)));
+        assertTrue(none.getMessage().contains("nothing to resume"), none.getMessage());
+        Train.run(spark, settings(tmp.resolve("run").toString(), spec, 1, 1, 4, 0, false));
+        MadeSpec other = MadeSpec.made(new long[]{28, 28}, new int[]{17}, 1, false, 5);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Train.run(spark, settings(tmp.resolve("run").toString(), other, 2, 1, 4, 0, true)));
+        assertTrue(e.getMessage().contains("different model"), e.getMessage());
+    }
+
+    @Test
+    void bernoulliModelRefusesNonBinaryData(@TempDir Path tmp) {
+        Path raw = SparkTesting.mnistSlice(tmp.resolve("raw"));
+        Prepare.Settings s = SparkTesting.sliceSettings(raw, tmp.resolve("u8").toString(), 100, 20);
+        Prepare.run(spark, new Prepare.Settings(s.format(), s.train(), s.trainLabels(), s.test(), s.testLabels(),
+                s.output(), s.shape(), s.validationRows(), s.limit(),
+                new org.chainrule.pipelines.data.Encoding(784, 255, "none", 1), s.readers(), s.shards(), false, false));
+        Train.Settings t = new Train.Settings(s.output(), tmp.resolve("run").toString(), MadeSpec.fvsbn(new long[]{28, 28}),
+                1, 10, 1e-3, 1, 1, 0, 0, 1, false, false, 10, 10, Map.of());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Train.run(spark, t));
+        assertTrue(e.getMessage().contains("density over binary data") && e.getMessage().contains("uint8"),
+                e.getMessage());
+    }
+}
