@@ -19,6 +19,7 @@
 #                                                 masters (then SPARK_LOCAL_IP=127.0.0.1 too)
 # Always added, merged with the user's own values (the user's come last, so they win):
 #   spark.driver.extraJavaOptions   = <Java 17 --add-opens list> -Djava.awt.headless=true
+#       -Dlog4j.configurationFile=file:${CHAINRULE_LOG4J:-<repo>/conf/log4j2.properties} (Spark at WARN)
 #   spark.executor.extraJavaOptions = -Djava.awt.headless=true
 #       -Dorg.bytedeco.javacpp.maxbytes=${CHAINRULE_EXECUTOR_OFFHEAP:-3G}
 #       -Dorg.bytedeco.javacpp.maxphysicalbytes=${CHAINRULE_EXECUTOR_MAXPHYSICAL:-6G}
@@ -150,7 +151,11 @@ case "$master" in
   local|local\[*|local-cluster\[*|spark://127.0.0.1:*|spark://localhost:*) loopback=1 ;;
 esac
 
-driver_opts="$CHAINRULE_JAVA17_OPENS -Djava.awt.headless=true${user_driver_opts}"
+# Spark logs at WARN unless the user points elsewhere: the jobs' own progress lines stay readable.
+log4j=${CHAINRULE_LOG4J:-$CHAINRULE_ROOT/conf/log4j2.properties}
+log4j_opt=""
+[[ -f "$log4j" ]] && log4j_opt=" -Dlog4j.configurationFile=file:$log4j"
+driver_opts="$CHAINRULE_JAVA17_OPENS -Djava.awt.headless=true${log4j_opt}${user_driver_opts}"
 executor_opts="-Djava.awt.headless=true"
 executor_opts+=" -Dorg.bytedeco.javacpp.maxbytes=${CHAINRULE_EXECUTOR_OFFHEAP:-3G}"
 executor_opts+=" -Dorg.bytedeco.javacpp.maxphysicalbytes=${CHAINRULE_EXECUTOR_MAXPHYSICAL:-6G}"

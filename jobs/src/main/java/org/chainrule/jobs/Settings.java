@@ -70,9 +70,10 @@ public final class Settings {
                 problems.add("--set " + o + ": " + e.getMessage());
             }
         }
-        Config reference = ConfigFactory.defaultReference(Settings.class.getClassLoader());
+        // unresolved, so that overriding e.g. train.output also moves the paths defined from it
+        Config reference = ConfigFactory.parseResources(Settings.class.getClassLoader(), "reference.conf");
         Set<String> known = new java.util.HashSet<>();
-        reference.withOnlyPath(ROOT).entrySet().forEach(e -> known.add(e.getKey()));
+        reference.withOnlyPath(ROOT).resolve().entrySet().forEach(e -> known.add(e.getKey()));
         for (Map.Entry<String, ConfigValue> e : user.entrySet()) {
             String key = e.getKey();
             if (key.startsWith(ROOT + ".") && !known.contains(key)) {

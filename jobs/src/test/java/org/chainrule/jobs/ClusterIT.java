@@ -1,0 +1,141 @@
+package org.chainrule.jobs;
+
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.chainrule.pipelines.SparkTesting;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The shaded application jar under spark-submit against a real standalone cluster: a master and two workers in
+ * separate JVMs (started by scripts/local-cluster.sh), executors in further JVMs. Runs prepare -> train (2 epochs) ->
+ * evaluate -> sample on the MNIST slice and reads every Parquet output back.
+ */
+class ClusterIT {
+    static final Path ROOT = Path.of(System.getProperty("chainrule.repoRoot", "..")).toAbsolutePath().normalize();
+    @TempDir
+    static Path tmp;
+    static String master;
+    static int port;
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Result r = run(tmp.resolve("cluster-start.log"), "scripts/local-cluster.sh", "start", "--workers", "2",
+                "--cores", "1", "--memory", "3g", "--port", String.valueOf(port), "--webui-port", "0");
+        assertEquals(0, r.code, "cluster did not start:\n" + r.tail);
+        master = "spark://127.0.0.1:" + port;
+    }
+
+    @AfterAll
+    static void stopCluster() throws Exception {
+        run(tmp.resolve("cluster-stop.log"), "scripts/local-cluster.sh", "stop", "--port", String.valueOf(port));
+    }
+
+    @Test
+    void prepareTrainEvaluateSampleOnACluster() throws Exception {
+        Path raw = SparkTesting.mnistSlice(tmp.resolve("raw"));
+        Path conf = tmp.resolve("it.conf");
+        Files.writeString(conf, String.join("\n",
+                "chainrule {",
+                "  data = \"" + tmp.resolve("prepared") + "\"",
+                "  prepare {",
+                "    train = [\"" + raw.resolve("train-images-idx3-ubyte.gz") + "\"]",
+                "    train-labels = [\"" + raw.resolve("train-labels-idx1-ubyte.gz") + "\"]",
+                "    test = [\"" + raw.resolve("t10k-images-idx3-ubyte.gz") + "\"]",
+                "    test-labels = [\"" + raw.resolve("t10k-labels-idx1-ubyte.gz") + "\"]",
+                "    validation-rows = 200, shards = 4",
+                "  }",
+                "  model { type = made, hidden = [64], masks = 2, order-agnostic = true }",
+                "  train { output = \"" + tmp.resolve("run") + "\", epochs = 2, batch-size = 50,",
+                "          learning-rate = 0.003, workers = 2, averaging-frequency = 2, train-eval-rows = 300 }",
+                "  sample { count = 20, block-size = 8 }",
+                "}", ""));
+        for (String job : List.of("prepare", "train", "evaluate", "sample")) {
+            Result r = run(tmp.resolve(job + ".log"), "scripts/submit.sh", "--master", master,
+                    "--executor-memory", "2g", "--", job, "-c", conf.toString());
+            assertEquals(0, r.code, job + " failed:\n" + r.tail);
+        }
+        assertTrue(Files.readString(tmp.resolve("train.log")).contains("[train] epoch 2/2 done"));
+
+        SparkSession spark = SparkTesting.spark();
+        String prepared = tmp.resolve("prepared").toString();
+        assertEquals(1000, spark.read().parquet(prepared + "/train").count());
+        assertEquals(300, spark.read().parquet(prepared + "/test").count());
+
+        List<Row> metrics = spark.read().parquet(tmp.resolve("run/metrics.parquet").toString()).orderBy("epoch")
+                .collectAsList();
+        assertEquals(2, metrics.size());
+        double uniform = 784 * Math.log(2);
+        assertTrue(metrics.get(0).getDouble(3) < uniform && metrics.get(1).getDouble(3) < metrics.get(0).getDouble(3),
+                "validation NLL should go down: " + metrics);
+
+        Dataset<Row> scores = spark.read().parquet(tmp.resolve("run/eval-test/scores.parquet").toString());
+        assertArrayEquals(new String[]{"row_id", "log_prob_nats", "bits_per_dim"}, scores.columns());
+        assertEquals(300, scores.count());
+        assertEquals(300, scores.select("row_id").distinct().count());
+        double testNll = -scores.agg(org.apache.spark.sql.functions.mean("log_prob_nats")).first().getDouble(0);
+        assertTrue(testNll < metrics.get(0).getDouble(3) + 20, "test NLL " + testNll + " vs " + metrics);
+        assertTrue(Files.readString(tmp.resolve("run/eval-test/summary.json")).contains("\"count\" : 300"));
+
+        Dataset<Row> samples = spark.read().parquet(tmp.resolve("run/samples/samples.parquet").toString());
+        assertArrayEquals(new String[]{"sample_id", "seed", "values"}, samples.columns());
+        assertEquals(20, samples.count());
+        assertTrue(Files.size(tmp.resolve("run/samples/samples.png")) > 500);
+        assertTrue(Files.size(tmp.resolve("run/loss-curve.png")) > 1000);
+
+        // the work really ran in executor JVMs under both workers
+        Path work = tmp.resolve("cluster/work");
+        for (String worker : List.of("worker-1", "worker-2")) {
+            try (Stream<Path> apps = Files.list(work.resolve(worker))) {
+                assertTrue(apps.anyMatch(p -> p.getFileName().toString().startsWith("app-")), worker + " ran no executor");
+            }
+        }
+    }
+
+    record Result(int code, String tail) {
+    }
+
+    static Result run(Path log, String... command) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(command));
+        cmd.set(0, ROOT.resolve(cmd.get(0)).toString());
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        pb.environment().put("CHAINRULE_CLUSTER_DIR", tmp.resolve("cluster").toString());
+        pb.environment().put("CHAINRULE_DRIVER_MEMORY", "2g");
+        String jar = System.getProperty("chainrule.appJar");
+        if (jar != null) {
+            pb.environment().put("CHAINRULE_APP_JAR", jar);
+        }
+        String sparkHome = System.getProperty("chainrule.sparkHome");
+        if (sparkHome != null) {
+            pb.environment().put("SPARK_HOME", new File(sparkHome).getAbsolutePath());
+        }
+        Process p = pb.start();
+        if (!p.waitFor(15, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            return new Result(-1, "timed out: " + String.join(" ", cmd));
+        }
+        List<String> lines = Files.readAllLines(log);
+        return new Result(p.exitValue(), String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size())));
+    }
+}
