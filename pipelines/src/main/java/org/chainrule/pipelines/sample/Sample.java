@@ -93,7 +93,8 @@ public final class Sample {
             spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/samples.parquet");
             double seconds = (System.nanoTime() - t0) / 1e9;
             long[] shape = model.spec().eventShape();
-            boolean image = shape.length == 2 || (shape.length == 3 && (shape[2] == 1 || shape[2] == 3));
+            boolean image = s.maxPicture() > 0
+                    && (shape.length == 2 || (shape.length == 3 && (shape[2] == 1 || shape[2] == 3)));
             if (image) {
                 List<Row> first = spark.read().parquet(staging + "/samples.parquet").orderBy("sample_id")
                         .limit(s.maxPicture()).collectAsList();
@@ -117,7 +118,7 @@ public final class Sample {
             summary.put("seedOfSample", "sample i uses seed derive(seed, i) (SplitMix64), shown per row");
             summary.put("seconds", seconds);
             summary.put("samplesPerSecond", s.count() / seconds);
-            summary.put("picture", image ? "samples.png" : "none (events are not images)");
+            summary.put("picture", image ? "samples.png" : "none");
             Outputs.writeText(staging + "/summary.json", Json.render(summary), hconf);
             Outputs.commit(staging, s.output(), hconf);
             Progress.say("sample", String.format("%d samples in %s (%.1f samples/s) -> %s", s.count(),
