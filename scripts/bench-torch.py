@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+"""The PyTorch peer for scripts/bench.sh: the same MADE 784-500-784 (one mask, natural ordering), Adam 1e-3,
+batch 100, on the same rows, exported by bench.sh as raw uint8 bytes (rows x 784). Prints BENCH lines."""
+import sys
+import time
+
+import numpy as np
+import torch
+
+rows_path, threads = sys.argv[1], int(sys.argv[2])
+torch.set_num_threads(threads)
+torch.manual_seed(1)
+x_all = torch.from_numpy(np.fromfile(rows_path, dtype=np.uint8).reshape(-1, 784).astype(np.float32))
+D, H = 784, 500
+deg_in = torch.arange(1, D + 1)
+deg_h = torch.randint(1, D, (H,))
+m1 = (deg_h[None, :] >= deg_in[:, None]).float()   # [D, H]
+m2 = (deg_in[None, :] > deg_h[:, None]).float()    # [H, D]
+w1 = torch.nn.Parameter(torch.randn(D, H) * (2.0 / (D + H)) ** 0.5)
+b1 = torch.nn.Parameter(torch.zeros(H))
+w2 = torch.nn.Parameter(torch.randn(H, D) * (2.0 / (D + H)) ** 0.5)
+b2 = torch.nn.Parameter(torch.zeros(D))
+opt = torch.optim.Adam([w1, b1, w2, b2], lr=1e-3)
+
+
+def logits(x):
+    return torch.relu(x @ (w1 * m1) + b1) @ (w2 * m2) + b2
+
+
+rates = []
+for epoch in range(3):
+    t0 = time.perf_counter()
+    n = 0
+    for i in range(0, x_all.shape[0] - 99, 100):
+        x = x_all[i:i + 100]
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits(x), x, reduction="sum") / x.shape[0]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        n += x.shape[0]
+    rates.append(n / (time.perf_counter() - t0))
+print("BENCH torch_train %.1f examples/s" % sorted(rates[1:])[len(rates[1:]) // 2])
+with torch.no_grad():
+    scored = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for i in range(0, x_all.shape[0], 1000):
+            x = x_all[i:i + 1000]
+            z = logits(x)
+            (x * z - torch.nn.functional.softplus(z)).sum(1)
+        scored.append(x_all.shape[0] / (time.perf_counter() - t0))
+print("BENCH torch_score %.1f rows/s" % sorted(scored)[2])
