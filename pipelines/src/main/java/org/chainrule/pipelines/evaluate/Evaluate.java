@@ -70,58 +70,60 @@ public final class Evaluate {
         Manifest manifest = Manifest.read(s.data(), hconf);
         SavedModel model = SavedModel.load(s.model(), false, hconf);
         checkCompatible(model.spec(), manifest, s.data());
-        int dims = manifest.dims();
-        long expected = manifest.split(s.split(), s.data()).rows();
-
+        manifest.split(s.split(), s.data());
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<SavedModel.Payload> payload = jsc.broadcast(model.payload());
-        String staging = Outputs.stagingPath(s.output());
-        long start = System.nanoTime();
         try {
-            Progress.say("evaluate", "scoring " + expected + " rows of " + s.data() + "/" + s.split() + " with " + s.model());
-            JavaRDD<Row> rows = Scorer.score(Shards.read(spark, s.data(), s.split(), manifest), payload, dims,
-                    s.batchSize()).map(r -> RowFactory.create(r.rowId(), r.logProbNats(),
-                    Units.bitsPerDim(-r.logProbNats(), dims)));
-            spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/scores.parquet");
-            double seconds = (System.nanoTime() - start) / 1e9;
-
-            Dataset<Row> back = spark.read().parquet(staging + "/scores.parquet");
-            Row agg = back.agg(functions.count("*"), functions.mean(functions.negate(functions.col("log_prob_nats"))),
-                    functions.stddev_samp("log_prob_nats"), functions.sum(functions.when(
-                            functions.col("log_prob_nats").isNaN(), 1).otherwise(0))).first();
-            long count = agg.getLong(0);
-            if (count != expected) {
-                throw new IllegalStateException("scored " + count + " rows but the manifest of " + s.data() + " lists "
-                        + expected + " in split " + s.split() + "; the dataset changed or is damaged");
-            }
-            double meanNll = agg.getDouble(1);
-            double stdErr = count > 1 ? agg.getDouble(2) / Math.sqrt(count) : 0.0;
-            Map<String, Object> summary = new LinkedHashMap<>();
-            summary.put("model", s.model());
-            summary.put("modelType", model.spec().type());
-            summary.put("data", s.data());
-            summary.put("split", s.split());
-            summary.put("count", count);
-            summary.put("meanNllNats", meanNll);
-            summary.put("stdErrNats", stdErr);
-            summary.put("bitsPerDim", Units.bitsPerDim(meanNll, dims));
-            summary.put("dims", dims);
-            summary.put("nonFiniteRows", agg.get(3) == null ? 0L : ((Number) agg.get(3)).longValue());
-            summary.put("units", "nats per example, exact log-likelihood of the " + manifest.valueType()
-                    + " data as stored; bits/dim = nats / (dims * ln 2)");
-            summary.put("seconds", seconds);
-            summary.put("rowsPerSecond", count / seconds);
-            Outputs.writeText(staging + "/summary.json", Json.render(summary), hconf);
-            Outputs.commit(staging, s.output(), hconf);
-            Progress.say("evaluate", String.format("%s/%s: mean NLL %.3f ± %.3f nats (%.4f bits/dim) over %d rows,"
-                            + " %.0f rows/s -> %s", s.data(), s.split(), meanNll, stdErr, Units.bitsPerDim(meanNll, dims),
-                    count, count / seconds, s.output()));
-            return summary;
-        } catch (RuntimeException e) {
-            Outputs.deleteQuietly(staging, hconf);
-            throw e;
+            return Outputs.staged(s.output(), hconf, staging -> score(spark, s, model.spec(), manifest, payload, staging));
         } finally {
             payload.destroy();
         }
+    }
+
+    /** Scores into {@code staging}: the Parquet, then the summary computed from the Parquet as written. */
+    private static Map<String, Object> score(SparkSession spark, Settings s, ModelSpec spec, Manifest manifest,
+                                             Broadcast<SavedModel.Payload> payload, String staging) {
+        int dims = manifest.dims();
+        long expected = manifest.split(s.split(), s.data()).rows();
+        long start = System.nanoTime();
+        Progress.say("evaluate", "scoring " + expected + " rows of " + s.data() + "/" + s.split() + " with " + s.model());
+        JavaRDD<Row> rows = Scorer.score(Shards.read(spark, s.data(), s.split(), manifest), payload, dims,
+                s.batchSize()).map(r -> RowFactory.create(r.rowId(), r.logProbNats(),
+                Units.bitsPerDim(-r.logProbNats(), dims)));
+        spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/scores.parquet");
+        double seconds = (System.nanoTime() - start) / 1e9;
+
+        Dataset<Row> back = spark.read().parquet(staging + "/scores.parquet");
+        Row agg = back.agg(functions.count("*"), functions.mean(functions.negate(functions.col("log_prob_nats"))),
+                functions.stddev_samp("log_prob_nats"), functions.sum(functions.when(
+                        functions.col("log_prob_nats").isNaN(), 1).otherwise(0))).first();
+        long count = agg.getLong(0);
+        if (count != expected) {
+            throw new IllegalStateException("scored " + count + " rows but the manifest of " + s.data() + " lists "
+                    + expected + " in split " + s.split() + "; the dataset changed or is damaged");
+        }
+        double meanNll = agg.getDouble(1);
+        double stdErr = count > 1 ? agg.getDouble(2) / Math.sqrt(count) : 0.0;
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("model", s.model());
+        summary.put("modelType", spec.type());
+        summary.put("data", s.data());
+        summary.put("split", s.split());
+        summary.put("count", count);
+        summary.put("meanNllNats", meanNll);
+        summary.put("stdErrNats", stdErr);
+        summary.put("bitsPerDim", Units.bitsPerDim(meanNll, dims));
+        summary.put("dims", dims);
+        summary.put("nonFiniteRows", agg.get(3) == null ? 0L : ((Number) agg.get(3)).longValue());
+        summary.put("units", "nats per example, exact log-likelihood of the " + manifest.valueType()
+                + " data as stored; bits/dim = nats / (dims * ln 2)");
+        summary.put("seconds", seconds);
+        summary.put("rowsPerSecond", count / seconds);
+        Outputs.writeText(staging + "/summary.json", Json.render(summary),
+                spark.sparkContext().hadoopConfiguration());
+        Progress.say("evaluate", String.format("%s/%s: mean NLL %.3f ± %.3f nats (%.4f bits/dim) over %d rows,"
+                        + " %.0f rows/s -> %s", s.data(), s.split(), meanNll, stdErr, Units.bitsPerDim(meanNll, dims),
+                count, count / seconds, s.output()));
+        return summary;
     }
 }

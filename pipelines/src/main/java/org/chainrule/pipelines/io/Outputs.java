@@ -78,6 +78,22 @@ public final class Outputs {
         }
     }
 
+    /**
+     * Builds an output at a staging path and moves it onto {@code target} only when {@code body} returns; if it throws,
+     * the staging path is removed and {@code target} is left as it was.
+     */
+    public static <T> T staged(String target, Configuration conf, java.util.function.Function<String, T> body) {
+        String staging = stagingPath(target);
+        try {
+            T result = body.apply(staging);
+            commit(staging, target, conf);
+            return result;
+        } catch (RuntimeException e) {
+            deleteQuietly(staging, conf);
+            throw e;
+        }
+    }
+
     /** Deletes a path if present (staging leftovers after a failure). */
     public static void deleteQuietly(String path, Configuration conf) {
         try {
@@ -101,9 +117,10 @@ public final class Outputs {
 
     /** Writes a small file atomically: to a staging name, then renamed over the target. */
     public static void writeBytesAtomically(String path, byte[] bytes, Configuration conf) {
-        String staging = stagingPath(path);
-        writeBytes(staging, bytes, conf);
-        commit(staging, path, conf);
+        staged(path, conf, staging -> {
+            writeBytes(staging, bytes, conf);
+            return null;
+        });
     }
 
     public static byte[] readBytes(String path, Configuration conf) {

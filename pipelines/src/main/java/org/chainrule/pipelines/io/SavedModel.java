@@ -45,8 +45,7 @@ public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Map<String, 
 
     /** Writes the model directory atomically, with extra text files (e.g. training state) inside it. */
     public void save(String dir, Map<String, String> extraFiles, Configuration conf) {
-        String staging = Outputs.stagingPath(dir);
-        try {
+        Outputs.staged(dir, conf, staging -> {
             for (Map.Entry<String, String> e : extraFiles.entrySet()) {
                 Outputs.writeText(staging + "/" + e.getKey(), e.getValue(), conf);
             }
@@ -57,11 +56,8 @@ public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Map<String, 
             doc.put("settings", settings);
             doc.put("provenance", provenance);
             Outputs.writeText(staging + "/" + DESCRIPTION, Json.render(doc), conf);
-            Outputs.commit(staging, dir, conf);
-        } catch (RuntimeException e) {
-            Outputs.deleteQuietly(staging, conf);
-            throw e;
-        }
+            return null;
+        });
     }
 
     /** Loads a model directory; {@code withUpdater} restores the optimizer state too (for resuming training). */

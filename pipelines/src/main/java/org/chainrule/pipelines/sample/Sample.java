@@ -10,6 +10,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.chainrule.models.DensityModel;
+import org.chainrule.models.ModelSpec;
 import org.chainrule.models.Seeds;
 import org.chainrule.pipelines.Progress;
 import org.chainrule.pipelines.io.Json;
@@ -61,75 +62,79 @@ public final class Sample {
         }
         int partitions = Math.max(1, Math.min(blocks.size(), jsc.defaultParallelism() * 2));
         Broadcast<SavedModel.Payload> payload = jsc.broadcast(model.payload());
-        String staging = Outputs.stagingPath(s.output());
-        long root = s.seed();
-        long t0 = System.nanoTime();
         try {
-            Progress.say("sample", "drawing " + s.count() + " samples from " + s.model() + " (seed " + root + ", "
-                    + blocks.size() + " blocks on " + partitions + " partitions)");
-            JavaRDD<Row> rows = jsc.parallelize(blocks, partitions).mapPartitions(it -> {
-                List<Row> out = new ArrayList<>();
-                if (!it.hasNext()) {
-                    return out.iterator();
-                }
-                DensityModel m = payload.value().density();
-                while (it.hasNext()) {
-                    long[] b = it.next();
-                    long[] seeds = new long[(int) (b[1] - b[0])];
-                    for (int i = 0; i < seeds.length; i++) {
-                        seeds[i] = Seeds.derive(root, b[0] + i);
-                    }
-                    float[][] x = m.sample(seeds).toFloatMatrix();
-                    for (int i = 0; i < seeds.length; i++) {
-                        Float[] boxed = new Float[x[i].length];
-                        for (int d = 0; d < boxed.length; d++) {
-                            boxed[d] = x[i][d];
-                        }
-                        out.add(RowFactory.create(b[0] + i, seeds[i], boxed));
-                    }
-                }
-                return out.iterator();
-            });
-            spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/samples.parquet");
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            long[] shape = model.spec().eventShape();
-            boolean image = s.maxPicture() > 0
-                    && (shape.length == 2 || (shape.length == 3 && (shape[2] == 1 || shape[2] == 3)));
-            if (image) {
-                List<Row> first = spark.read().parquet(staging + "/samples.parquet").orderBy("sample_id")
-                        .limit(s.maxPicture()).collectAsList();
-                float[][] images = new float[first.size()][];
-                for (int i = 0; i < images.length; i++) {
-                    List<Float> v = first.get(i).getList(2);
-                    images[i] = new float[v.size()];
-                    for (int d = 0; d < v.size(); d++) {
-                        images[i][d] = v.get(d) / maxValue(model.spec().valueType());
-                    }
-                }
-                int channels = shape.length == 3 ? (int) shape[2] : 1;
-                int columns = (int) Math.ceil(Math.sqrt(images.length));
-                Outputs.writeBytes(staging + "/samples.png", Pictures.imageGrid(images, (int) shape[0], (int) shape[1],
-                        channels, columns, 3), hconf);
-            }
-            Map<String, Object> summary = new LinkedHashMap<>();
-            summary.put("model", s.model());
-            summary.put("count", s.count());
-            summary.put("seed", s.seed());
-            summary.put("seedOfSample", "sample i uses seed derive(seed, i) (SplitMix64), shown per row");
-            summary.put("seconds", seconds);
-            summary.put("samplesPerSecond", s.count() / seconds);
-            summary.put("picture", image ? "samples.png" : "none");
-            Outputs.writeText(staging + "/summary.json", Json.render(summary), hconf);
-            Outputs.commit(staging, s.output(), hconf);
-            Progress.say("sample", String.format("%d samples in %s (%.1f samples/s) -> %s", s.count(),
-                    Progress.duration(seconds), s.count() / seconds, s.output()));
-            return summary;
-        } catch (RuntimeException e) {
-            Outputs.deleteQuietly(staging, hconf);
-            throw e;
+            return Outputs.staged(s.output(), hconf, staging -> draw(spark, s, model.spec(), blocks, partitions,
+                    payload, staging));
         } finally {
             payload.destroy();
         }
+    }
+
+    /** Draws into {@code staging}: the Parquet, the picture from the Parquet as written, the summary. */
+    private static Map<String, Object> draw(SparkSession spark, Settings s, ModelSpec spec, List<long[]> blocks,
+                                            int partitions, Broadcast<SavedModel.Payload> payload, String staging) {
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        long root = s.seed();
+        long t0 = System.nanoTime();
+        Progress.say("sample", "drawing " + s.count() + " samples from " + s.model() + " (seed " + root + ", "
+                + blocks.size() + " blocks on " + partitions + " partitions)");
+        JavaRDD<Row> rows = jsc.parallelize(blocks, partitions).mapPartitions(it -> {
+            List<Row> out = new ArrayList<>();
+            if (!it.hasNext()) {
+                return out.iterator();
+            }
+            DensityModel m = payload.value().density();
+            while (it.hasNext()) {
+                long[] b = it.next();
+                long[] seeds = new long[(int) (b[1] - b[0])];
+                for (int i = 0; i < seeds.length; i++) {
+                    seeds[i] = Seeds.derive(root, b[0] + i);
+                }
+                float[][] x = m.sample(seeds).toFloatMatrix();
+                for (int i = 0; i < seeds.length; i++) {
+                    Float[] boxed = new Float[x[i].length];
+                    for (int d = 0; d < boxed.length; d++) {
+                        boxed[d] = x[i][d];
+                    }
+                    out.add(RowFactory.create(b[0] + i, seeds[i], boxed));
+                }
+            }
+            return out.iterator();
+        });
+        spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/samples.parquet");
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        long[] shape = spec.eventShape();
+        boolean image = s.maxPicture() > 0
+                && (shape.length == 2 || (shape.length == 3 && (shape[2] == 1 || shape[2] == 3)));
+        if (image) {
+            List<Row> first = spark.read().parquet(staging + "/samples.parquet").orderBy("sample_id")
+                    .limit(s.maxPicture()).collectAsList();
+            float[][] images = new float[first.size()][];
+            for (int i = 0; i < images.length; i++) {
+                List<Float> v = first.get(i).getList(2);
+                images[i] = new float[v.size()];
+                for (int d = 0; d < v.size(); d++) {
+                    images[i][d] = v.get(d) / maxValue(spec.valueType());
+                }
+            }
+            int channels = shape.length == 3 ? (int) shape[2] : 1;
+            int columns = (int) Math.ceil(Math.sqrt(images.length));
+            Outputs.writeBytes(staging + "/samples.png", Pictures.imageGrid(images, (int) shape[0], (int) shape[1],
+                    channels, columns, 3), hconf);
+        }
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("model", s.model());
+        summary.put("count", s.count());
+        summary.put("seed", s.seed());
+        summary.put("seedOfSample", "sample i uses seed derive(seed, i) (SplitMix64), shown per row");
+        summary.put("seconds", seconds);
+        summary.put("samplesPerSecond", s.count() / seconds);
+        summary.put("picture", image ? "samples.png" : "none");
+        Outputs.writeText(staging + "/summary.json", Json.render(summary), hconf);
+        Progress.say("sample", String.format("%d samples in %s (%.1f samples/s) -> %s", s.count(),
+                Progress.duration(seconds), s.count() / seconds, s.output()));
+        return summary;
     }
 
     private static float maxValue(String valueType) {

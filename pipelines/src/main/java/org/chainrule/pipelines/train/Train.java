@@ -335,9 +335,10 @@ public final class Train {
                                      Configuration hconf) {
         List<Row> rows = history.stream().map(m -> RowFactory.create(m.epoch(), m.steps(), m.trainNll(), m.validNll(),
                 Units.bitsPerDim(m.validNll(), dims), m.seconds(), m.examplesPerSecond())).toList();
-        String staging = Outputs.stagingPath(output + "/metrics.parquet");
-        spark.createDataFrame(rows, METRICS).coalesce(1).write().parquet(staging);
-        Outputs.commit(staging, output + "/metrics.parquet", hconf);
+        Outputs.staged(output + "/metrics.parquet", hconf, staging -> {
+            spark.createDataFrame(rows, METRICS).coalesce(1).write().parquet(staging);
+            return null;
+        });
         double[] x = history.stream().mapToDouble(EpochMetrics::epoch).toArray();
         LinkedHashMap<String, double[]> series = new LinkedHashMap<>();
         series.put("train NLL", history.stream().mapToDouble(EpochMetrics::trainNll).toArray());

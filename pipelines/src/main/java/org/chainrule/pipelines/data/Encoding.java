@@ -1,0 +1,72 @@
+package org.chainrule.pipelines.data;
+
+import org.chainrule.models.Seeds;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * Validates raw values of one record and encodes them as one byte per dimension.
+ *
+ * <p>Binarization modes: {@code stochastic} sets bit d with probability v/maxValue using a uniform drawn from
+ * (seed, split, file, row, d), so the same input gives the same bits on every run and any partitioning;
+ * {@code threshold} sets it when v/maxValue >= 0.5; {@code none} keeps integer values 0..maxValue (maxValue <= 255)
+ * and, for maxValue = 1, demands that they are already binary.
+ *
+ * @param width    values per record (product of the event shape)
+ * @param maxValue largest legal raw value (255 for MNIST pixels)
+ * @param binarize {@code stochastic}, {@code threshold} or {@code none}
+ * @param seed     root seed of stochastic binarization
+ */
+public record Encoding(int width, double maxValue, String binarize, long seed) implements Serializable {
+    public static final List<String> MODES = List.of("stochastic", "threshold", "none");
+
+    public Encoding {
+        if (!MODES.contains(binarize)) {
+            throw new IllegalArgumentException("binarize must be one of " + MODES + ", got " + binarize);
+        }
+        if (!(maxValue > 0)) {
+            throw new IllegalArgumentException("max-value must be positive, got " + maxValue);
+        }
+        if (binarize.equals("none") && (maxValue > 255 || maxValue != Math.rint(maxValue))) {
+            throw new IllegalArgumentException("binarize = none stores integers 0..255; max-value " + maxValue
+                    + " does not fit");
+        }
+    }
+
+    /** The value type of encoded records: {@code binary} (0/1) or {@code uint8}. */
+    public String valueType() {
+        return binarize.equals("none") && maxValue > 1 ? "uint8" : "binary";
+    }
+
+    /** Encodes one record's raw values, or explains (with the column) why it is rejected. */
+    public SourceRecord encode(SourceFile f, long row, double[] values, int label) {
+        if (values.length != width) {
+            return SourceRecord.bad(f, row, -1, "expected " + width + " values, found " + values.length);
+        }
+        byte[] x = new byte[width];
+        long rowSeed = Seeds.derive(Seeds.derive(seed, f.split().hashCode()), f.index(), row);
+        for (int d = 0; d < width; d++) {
+            double v = values[d];
+            if (!Double.isFinite(v)) {
+                return SourceRecord.bad(f, row, d, "value is " + v);
+            }
+            if (v < 0 || v > maxValue) {
+                return SourceRecord.bad(f, row, d, "value " + v + " outside [0, " + maxValue + "]");
+            }
+            switch (binarize) {
+                case "stochastic" -> x[d] = (byte) (Seeds.uniform(Seeds.derive(rowSeed, d)) < v / maxValue ? 1 : 0);
+                case "threshold" -> x[d] = (byte) (v / maxValue >= 0.5 ? 1 : 0);
+                default -> {
+                    if (v != Math.rint(v)) {
+                        return SourceRecord.bad(f, row, d, maxValue == 1
+                                ? "non-binary value " + v + " for a binary dataset (a Bernoulli model needs 0 or 1)"
+                                : "non-integer value " + v + " (binarize = none keeps integers)");
+                    }
+                    x[d] = (byte) (int) v;
+                }
+            }
+        }
+        return SourceRecord.good(f, row, label, x);
+    }
+}

@@ -1,0 +1,15 @@
+package org.chainrule.pipelines.data;
+
+import java.io.Serializable;
+
+/**
+ * One prepared example: its stable row id within the split, its label (-1 when none) and its values, one unsigned byte
+ * per dimension in row-major event order.
+ */
+public record Example(long rowId, int label, byte[] x) implements Serializable {
+
+    /** Value of dimension {@code d} as an int in [0, 255]. */
+    public int value(int d) {
+        return x[d] & 0xFF;
+    }
+}

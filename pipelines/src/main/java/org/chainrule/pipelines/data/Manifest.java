@@ -1,0 +1,88 @@
+package org.chainrule.pipelines.data;
+
+import com.typesafe.config.Config;
+import org.apache.hadoop.conf.Configuration;
+import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.Outputs;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.CRC32;
+
+/**
+ * What a prepared dataset directory holds: its event shape, value type, and per split the row count and an
+ * order-independent content checksum (so a reader can tell a damaged or half-copied dataset from a good one).
+ *
+ * @param shape     event shape, e.g. [28, 28]
+ * @param valueType {@code binary} (values 0/1) or {@code uint8} (0..255); stored one unsigned byte per value
+ * @param splits    split name -> rows and checksum
+ * @param rejected  split name -> rows rejected and quarantined (0 when none)
+ * @param details   how it was made: source files, binarization, seed, time
+ */
+public record Manifest(long[] shape, String valueType, Map<String, Split> splits, Map<String, Long> rejected,
+                       Map<String, Object> details) implements Serializable {
+    public static final String FILE = "manifest.json";
+
+    /** Rows and checksum of one split. */
+    public record Split(long rows, String checksum) implements Serializable {
+    }
+
+    public int dims() {
+        return Math.toIntExact(Arrays.stream(shape).reduce(1, (a, b) -> a * b));
+    }
+
+    public Split split(String name, String dir) {
+        Split s = splits.get(name);
+        if (s == null) {
+            throw new IllegalArgumentException("dataset " + dir + " has no split '" + name + "'; it has " + splits.keySet());
+        }
+        return s;
+    }
+
+    /** Checksum contribution of one row; summed (mod 2^64) over a split. */
+    public static long rowHash(long rowId, int label, byte[] x) {
+        CRC32 crc = new CRC32();
+        crc.update(x);
+        long z = rowId * 0x9E3779B97F4A7C15L ^ crc.getValue() << 20 ^ (label + 1L) << 52;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    public String toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format", "chainrule-dataset/1");
+        m.put("shape", Arrays.stream(shape).boxed().toList());
+        m.put("valueType", valueType);
+        m.put("encoding", "parquet: row_id int64, label int32 (-1 = none), x binary (one unsigned byte per value, row-major)");
+        Map<String, Object> s = new LinkedHashMap<>();
+        splits.forEach((k, v) -> s.put(k, Map.of("rows", v.rows(), "checksum", v.checksum())));
+        m.put("splits", s);
+        m.put("rejected", rejected);
+        m.put("details", details);
+        return Json.render(m);
+    }
+
+    /** Reads {@code dir/manifest.json}, with a clear error when the directory is not a prepared dataset. */
+    public static Manifest read(String dir, Configuration conf) {
+        String path = dir + "/" + FILE;
+        if (!Outputs.exists(path, conf)) {
+            throw new IllegalArgumentException("not a prepared dataset (no " + FILE + "): " + dir
+                    + " — run the prepare job first");
+        }
+        Config c = Json.parse(Outputs.readText(path, conf), path);
+        long[] shape = c.getLongList("shape").stream().mapToLong(Long::longValue).toArray();
+        Map<String, Split> splits = new LinkedHashMap<>();
+        for (String k : c.getObject("splits").keySet()) {
+            Config s = c.getConfig("splits").getConfig(k);
+            splits.put(k, new Split(s.getLong("rows"), s.getString("checksum")));
+        }
+        Map<String, Long> rejected = new LinkedHashMap<>();
+        for (String k : c.getObject("rejected").keySet()) {
+            rejected.put(k, c.getConfig("rejected").getLong(k));
+        }
+        return new Manifest(shape, c.getString("valueType"), splits, rejected, c.getConfig("details").root().unwrapped());
+    }
+}

@@ -1,0 +1,260 @@
+package org.chainrule.pipelines.data;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.chainrule.pipelines.io.HadoopConf;
+import org.chainrule.pipelines.io.Outputs;
+import scala.Tuple2;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The prepare pipeline: reads source files in parallel (one task per file), validates and encodes every record,
+ * splits train into train + validation (the last {@code validationRows} records of train, in file order), and writes
+ * each split as Parquet shards plus {@code manifest.json}. Bad records either fail the job, listing the first ones with
+ * file/row/column, or are quarantined to {@code rejects/} and counted in the manifest.
+ */
+public final class Prepare {
+    private static final StructType REJECT_SCHEMA = new StructType()
+            .add("split", DataTypes.StringType).add("file", DataTypes.StringType)
+            .add("row", DataTypes.LongType).add("column", DataTypes.IntegerType).add("reason", DataTypes.StringType);
+
+    private Prepare() {
+    }
+
+    /**
+     * Settings of a prepare run.
+     *
+     * @param format         {@code idx}, {@code csv} or {@code parquet}
+     * @param train          training source files, directories or globs
+     * @param trainLabels    idx label files matching {@code train} (empty for other formats)
+     * @param test           test source files
+     * @param testLabels     idx label files matching {@code test}
+     * @param output         dataset directory to create
+     * @param shape          event shape
+     * @param validationRows records taken from the end of train for validation
+     * @param limit          keep only the first {@code limit} records of each source split (0 = all)
+     * @param encoding       validation and binarization
+     * @param readers        CSV options
+     * @param shards         Parquet files per split (at most)
+     * @param quarantine     true: write bad rows to {@code rejects/} and count them; false: fail on the first ones
+     * @param overwrite      replace an existing output
+     */
+    public record Settings(String format, List<String> train, List<String> trainLabels, List<String> test,
+                           List<String> testLabels, String output, long[] shape, long validationRows, long limit,
+                           Encoding encoding, Readers.Options readers, int shards, boolean quarantine,
+                           boolean overwrite) {
+    }
+
+    /** Runs the pipeline; returns the manifest written. */
+    public static Manifest run(SparkSession spark, Settings s) {
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        Outputs.checkTarget(s.output(), s.overwrite(), hconf);
+        List<SourceFile> files = new ArrayList<>();
+        files.addAll(expand("train", s.train(), s.trainLabels(), s.format(), hconf));
+        files.addAll(expand("test", s.test(), s.testLabels(), s.format(), hconf));
+
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        HadoopConf conf = new HadoopConf(hconf);
+        String format = s.format();
+        Encoding enc = s.encoding();
+        Readers.Options opt = s.readers();
+        JavaRDD<SourceRecord> records = jsc.parallelize(files, files.size()).flatMap(f -> {
+            List<SourceRecord> out = new ArrayList<>();
+            Readers.read(format, f, enc, opt, conf.get(), out::add);
+            return out.iterator();
+        }).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        try {
+            return Outputs.staged(s.output(), hconf, staging -> write(spark, s, files, records, staging));
+        } finally {
+            records.unpersist();
+        }
+    }
+
+    /** Places, checks and writes every record into {@code staging}; returns the manifest written there. */
+    private static Manifest write(SparkSession spark, Settings s, List<SourceFile> files, JavaRDD<SourceRecord> records,
+                                  String staging) {
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        Encoding enc = s.encoding();
+        Map<String, Long> perFile = new HashMap<>();
+        records.mapToPair(r -> new Tuple2<>(r.split() + "/" + r.fileIndex(), 1L)).countByKey()
+                .forEach((k, v) -> perFile.put(k, v));
+        Ordinals ord = Ordinals.of(files, perFile, s.limit(), s.validationRows());
+        JavaRDD<Placed> placed = records.map(r -> ord.place(r)).filter(p -> p.split() != null);
+
+        JavaRDD<Placed> bad = placed.filter(p -> !p.record().ok());
+        long rejects = bad.count();
+        Map<String, Long> rejected = new LinkedHashMap<>();
+        for (String split : List.of("train", "valid", "test")) {
+            rejected.put(split, 0L);
+        }
+        if (rejects > 0) {
+            if (!s.quarantine()) {
+                List<Placed> first = bad.takeOrdered(10, new FirstRows());
+                StringBuilder msg = new StringBuilder(rejects + " bad record(s) in the input (on-bad-row = fail):");
+                first.forEach(p -> msg.append("\n  ").append(p.record().describe()));
+                if (rejects > first.size()) {
+                    msg.append("\n  ... and ").append(rejects - first.size()).append(" more");
+                }
+                msg.append("\nFix the input, or set prepare.on-bad-row = quarantine to set them aside and count them.");
+                throw new IllegalArgumentException(msg.toString());
+            }
+            bad.mapToPair(p -> new Tuple2<>(p.split(), 1L)).countByKey().forEach((k, v) -> rejected.put(k, v));
+            JavaRDD<Row> rows = bad.map(p -> RowFactory.create(p.split(), p.record().file(), p.record().row() + 1,
+                    p.record().column() < 0 ? null : p.record().column() + 1, p.record().error()));
+            spark.createDataFrame(rows, REJECT_SCHEMA).coalesce(1).write().parquet(staging + "/rejects");
+        }
+
+        Map<String, Manifest.Split> splits = new LinkedHashMap<>();
+        for (String split : List.of("train", "valid", "test")) {
+            JavaRDD<Placed> good = placed.filter(p -> p.record().ok() && p.split().equals(split));
+            splits.put(split, writeSplit(spark, good, staging + "/" + split, s.shards()));
+        }
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("format", s.format());
+        details.put("train", s.train());
+        details.put("test", s.test());
+        details.put("binarize", enc.binarize());
+        details.put("binarizeSeed", enc.seed());
+        details.put("maxValue", enc.maxValue());
+        details.put("validationRows", s.validationRows());
+        details.put("limit", s.limit());
+        details.put("created", Instant.now().toString());
+        Manifest manifest = new Manifest(s.shape(), enc.valueType(), splits, rejected, details);
+        Outputs.writeText(staging + "/" + Manifest.FILE, manifest.toJson(), hconf);
+        return manifest;
+    }
+
+    private static Manifest.Split writeSplit(SparkSession spark, JavaRDD<Placed> good, String path, int shards) {
+        JavaRDD<Row> rows = good.map(p -> RowFactory.create(p.ordinal(), p.record().label(), p.record().x()));
+        Dataset<Row> df = spark.createDataFrame(rows, Shards.SCHEMA).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        try {
+            long n = df.count();
+            int parts = (int) Math.max(1, Math.min(shards, n));
+            df.repartitionByRange(parts, functions.col("row_id")).sortWithinPartitions("row_id").write().parquet(path);
+            long sum = df.javaRDD().map(r -> Manifest.rowHash(r.getLong(0), r.getInt(1), (byte[]) r.get(2)))
+                    .fold(0L, Long::sum);
+            return new Manifest.Split(n, String.format("%016x", sum));
+        } finally {
+            df.unpersist();
+        }
+    }
+
+    /** Lists the files behind each given path (a file, a directory of files, or a glob), in a stable order. */
+    static List<SourceFile> expand(String split, List<String> paths, List<String> labels, String format,
+                                   Configuration conf) {
+        boolean idx = format.equals("idx");
+        if (idx && labels.size() != paths.size() && !labels.isEmpty()) {
+            throw new IllegalArgumentException(split + ": " + paths.size() + " idx image file(s) but " + labels.size()
+                    + " label file(s)");
+        }
+        List<SourceFile> out = new ArrayList<>();
+        for (int i = 0; i < paths.size(); i++) {
+            List<String> found = list(paths.get(i), conf);
+            if (idx && found.size() != 1) {
+                throw new IllegalArgumentException(split + ": idx source must be one file, found " + found.size()
+                        + " for " + paths.get(i));
+            }
+            for (String f : found) {
+                String label = idx && !labels.isEmpty() ? list(labels.get(i), conf).get(0) : null;
+                out.add(new SourceFile(split, out.size(), f, label));
+            }
+        }
+        return out;
+    }
+
+    private static List<String> list(String path, Configuration conf) {
+        try {
+            FileSystem fs = Outputs.fs(path, conf);
+            FileStatus[] matches = fs.globStatus(new Path(path));
+            if (matches == null || matches.length == 0) {
+                throw new IllegalArgumentException("input not found: " + path);
+            }
+            List<String> files = new ArrayList<>();
+            for (FileStatus m : matches) {
+                if (m.isDirectory()) {
+                    Arrays.stream(fs.listStatus(m.getPath()))
+                            .filter(st -> st.isFile() && !st.getPath().getName().startsWith(".")
+                                    && !st.getPath().getName().startsWith("_"))
+                            .forEach(st -> files.add(st.getPath().toString()));
+                } else {
+                    files.add(m.getPath().toString());
+                }
+            }
+            if (files.isEmpty()) {
+                throw new IllegalArgumentException("no input files in " + path);
+            }
+            files.sort(Comparator.naturalOrder());
+            return files;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + path, e);
+        }
+    }
+
+    /** A record with its final split and its ordinal (row id) in the source split. */
+    record Placed(String split, long ordinal, SourceRecord record) implements java.io.Serializable {
+    }
+
+    /** Orders bad records by split then ordinal, so the error lists the first ones. */
+    static final class FirstRows implements Comparator<Placed>, java.io.Serializable {
+        @Override
+        public int compare(Placed a, Placed b) {
+            int c = a.record().split().compareTo(b.record().split());
+            return c != 0 ? c : Long.compare(a.ordinal(), b.ordinal());
+        }
+    }
+
+    /** File offsets per source split, the limit and the validation cut, computed once on the driver. */
+    record Ordinals(Map<String, Long> offsets, Map<String, Long> totals, long limit, long validationRows)
+            implements java.io.Serializable {
+        static Ordinals of(List<SourceFile> files, Map<String, Long> perFile, long limit, long validationRows) {
+            Map<String, Long> offsets = new HashMap<>();
+            Map<String, Long> totals = new HashMap<>();
+            for (SourceFile f : files) {
+                long seen = totals.getOrDefault(f.split(), 0L);
+                offsets.put(f.split() + "/" + f.index(), seen);
+                totals.put(f.split(), seen + perFile.getOrDefault(f.split() + "/" + f.index(), 0L));
+            }
+            if (limit > 0) {
+                totals.replaceAll((k, v) -> Math.min(v, limit));
+            }
+            long train = totals.getOrDefault("train", 0L);
+            if (validationRows >= train) {
+                throw new IllegalArgumentException("validation-rows = " + validationRows + " leaves no training rows ("
+                        + train + " train records" + (limit > 0 ? " after limit " + limit : "") + ")");
+            }
+            return new Ordinals(offsets, totals, limit, validationRows);
+        }
+
+        Placed place(SourceRecord r) {
+            long ordinal = offsets.get(r.split() + "/" + r.fileIndex()) + r.row();
+            long total = totals.get(r.split());
+            if (ordinal >= total) {
+                return new Placed(null, ordinal, r);
+            }
+            String split = r.split().equals("train") && ordinal >= total - validationRows ? "valid" : r.split();
+            return new Placed(split, ordinal, r);
+        }
+    }
+}
