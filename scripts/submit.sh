@@ -186,6 +186,14 @@ else
 fi
 
 ENV=("SPARK_HOME=$SPARK_HOME" SPARK_SCALA_VERSION=2.12)
+# Spark runs one task per core, and each task trains or scores with ND4J: one native thread per task keeps N
+# tasks on N cores instead of N x cores threads fighting for them (measured: 2 workers on 2 cores, 3.0k -> 4.0k
+# examples/s). Local masters: the driver JVM's environment; clusters: the executors'. Set OMP_NUM_THREADS to override.
+case "$master" in
+  local|local\[*) ENV+=("OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}") ;;
+  *) [[ " ${KEPT[*]} " == *"spark.executorEnv.OMP_NUM_THREADS"* ]] ||
+       SUBMIT+=(--conf "spark.executorEnv.OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}") ;;
+esac
 if ((loopback)) && [[ -z "${SPARK_LOCAL_IP:-}" ]]; then ENV+=(SPARK_LOCAL_IP=127.0.0.1); fi
 
 CMD=("$JAVA" "${JVM[@]}" -cp "$classpath" org.apache.spark.deploy.SparkSubmit "${SUBMIT[@]}" "$APP_JAR" "${APP_ARGS[@]}")

@@ -1,6 +1,7 @@
 package org.chainrule.models.autoregressive;
 
 import com.typesafe.config.Config;
+import org.chainrule.models.BernoulliLogitLoss;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -13,7 +14,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -107,8 +107,8 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
                 .updater(new Adam(opt.learningRate()))
                 .list()
                 .layer(new MadeLayer(this))
-                // sigmoid + binary cross-entropy summed over D and averaged over the minibatch = mean NLL in nats
-                .layer(new LossLayer.Builder(LossFunctions.LossFunction.XENT).activation(Activation.SIGMOID).build())
+                // exact Bernoulli NLL from logits, summed over D and averaged over the minibatch: mean NLL in nats
+                .layer(new LossLayer.Builder(new BernoulliLogitLoss()).activation(Activation.IDENTITY).build())
                 .setInputType(InputType.feedForward(dim() + 1L))
                 .build();
     }
