@@ -151,29 +151,76 @@ public final class Made implements DensityModel {
         return x;
     }
 
+    /**
+     * Cached sampling. The first layer's pre-activation is a running sum per row (adding one row of W when a generated
+     * bit is 1), and only the one output logit needed per step is computed, both in plain arrays: O(H) work per row
+     * and dimension instead of a whole network pass. Layers between the first and the last (deep MADEs) are
+     * recomputed per step with ND4J.
+     */
     private INDArray sampleCached(int k, SplittableRandom[] rng) {
         int[] order = spec.masks(k).ordering();
         INDArray[] w = masked(k);
         int last = w.length - 1;
-        INDArray x = Nd4j.create(DataType.FLOAT, rng.length, spec.dim());
-        // pre-activation of the first weight layer; exact because x_d is only ever set once, from 0
-        INDArray first = Nd4j.zeros(w[0].dataType(), rng.length, w[0].columns()).addiRowVector(biases.get(0));
-        for (int d : order) {
-            INDArray logit;
-            if (last == 0) {
-                logit = first.getColumn(d);
-            } else {
-                INDArray h = Transforms.relu(first, true);
-                for (int l = 1; l < last; l++) {
-                    h = Transforms.relu(h.mmul(w[l]).addiRowVector(biases.get(l)), false);
-                }
-                INDArray col = w[last].get(NDArrayIndex.all(), NDArrayIndex.point(d)).reshape(-1, 1);
-                logit = h.mmul(col).addi(biases.get(last).getDouble(0, d));
-            }
-            INDArray xd = draw(x, d, logit.toDoubleVector(), rng);
-            first.addi(xd.reshape(-1, 1).mmul(w[0].getRow(d).reshape(1, -1)));
+        int n = rng.length;
+        int dim = spec.dim();
+        float[][] firstRows = w[0].toFloatMatrix();                                   // [D][width of layer 1]
+        float[][] lastCols = last == 0 ? null : w[last].transpose().toFloatMatrix();  // [D][width of layer L]
+        float[] lastBias = biases.get(last).toFloatVector();
+        float[][] pre = new float[n][];
+        float[] b0 = biases.get(0).toFloatVector();
+        for (int i = 0; i < n; i++) {
+            pre[i] = b0.clone();
         }
-        return x;
+        float[][] x = new float[n][dim];
+        double[] logit = new double[n];
+        for (int d : order) {
+            if (last == 0) {
+                for (int i = 0; i < n; i++) {
+                    logit[i] = pre[i][d];
+                }
+            } else {
+                float[][] h = hiddenBeforeOutput(pre, w, last);
+                float[] col = lastCols[d];
+                for (int i = 0; i < n; i++) {
+                    float sum = lastBias[d];
+                    float[] hi = h[i];
+                    for (int j = 0; j < col.length; j++) {
+                        sum += hi[j] * col[j];
+                    }
+                    logit[i] = sum;
+                }
+            }
+            float[] row = firstRows[d];
+            for (int i = 0; i < n; i++) {
+                if (rng[i].nextDouble() < LogMath.sigmoid(logit[i])) {
+                    x[i][d] = 1f;
+                    float[] p = pre[i];
+                    for (int j = 0; j < p.length; j++) {
+                        p[j] += row[j];
+                    }
+                }
+            }
+        }
+        return Nd4j.create(x).castTo(DataType.FLOAT);
+    }
+
+    /** ReLU of the first layer's pre-activations, then full passes through any middle layers: the last hidden layer. */
+    private float[][] hiddenBeforeOutput(float[][] pre, INDArray[] w, int last) {
+        if (last == 1) {
+            float[][] h = new float[pre.length][];
+            for (int i = 0; i < pre.length; i++) {
+                h[i] = pre[i].clone();
+                for (int j = 0; j < h[i].length; j++) {
+                    h[i][j] = Math.max(h[i][j], 0f);
+                }
+            }
+            return h;
+        }
+        INDArray h = Transforms.relu(Nd4j.create(pre), false).castTo(w[1].dataType());
+        for (int l = 1; l < last; l++) {
+            h = Transforms.relu(h.mmul(w[l]).addiRowVector(biases.get(l)), false);
+        }
+        return h.toFloatMatrix();
     }
 
     /** Sets column d of x to Bernoulli(sigmoid(logit)) draws; returns that column. */

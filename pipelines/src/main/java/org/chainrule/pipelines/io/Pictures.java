@@ -203,7 +203,7 @@ public final class Pictures {
                 }
             }
             g.setClip(null);
-            legend(g, series.keySet(), a);
+            legend(g, series, x, p);
         } finally {
             g.dispose();
         }
@@ -293,32 +293,47 @@ public final class Pictures {
         return String.format(Locale.ROOT, "%." + decimals + "f", v == 0 ? 0.0 : v);
     }
 
-    /** Legend in the top-right corner, where decreasing loss curves leave room. */
-    private static void legend(Graphics2D g, Iterable<String> names, Rectangle a) {
+    /**
+     * Legend in whichever plot corner covers the fewest data points, preferring top-right (empty under decreasing
+     * loss curves): on small charts a fixed corner can hide the very point a reader is looking for.
+     */
+    private static void legend(Graphics2D g, Map<String, double[]> series, double[] x, Plot p) {
+        if (series.isEmpty()) return;
         g.setFont(TICK_FONT);
         FontMetrics fm = g.getFontMetrics();
-        List<String> list = new ArrayList<>();
         int textW = 0;
-        for (String n : names) {
-            list.add(n == null ? "null" : n);
-            textW = Math.max(textW, fm.stringWidth(list.get(list.size() - 1)));
+        for (String n : series.keySet()) textW = Math.max(textW, fm.stringWidth(String.valueOf(n)));
+        Rectangle a = p.area();
+        int lineH = fm.getHeight() + 2, w = 34 + textW, h = series.size() * lineH + 8, x0 = 0, y0 = 0, best = -1;
+        for (int corner = 0; corner < 4; corner++) {
+            int cx = corner % 2 == 0 ? a.x + a.width - w - 8 : a.x + 8, cy = corner < 2 ? a.y + 8 : a.y + a.height - h - 8;
+            Rectangle box = new Rectangle(cx - 4, cy - 4, w + 8, h + 8);
+            int covered = 0;
+            for (double[] ys : series.values()) {
+                for (int i = 0; i < x.length; i++) {
+                    if (Double.isFinite(x[i]) && Double.isFinite(ys[i]) && box.contains(p.px(x[i]), p.py(ys[i]))) covered++;
+                }
+            }
+            if (best < 0 || covered < best) {
+                best = covered;
+                x0 = cx;
+                y0 = cy;
+            }
         }
-        if (list.isEmpty()) return;
-        int lineH = fm.getHeight() + 2, w = 34 + textW, h = list.size() * lineH + 8;
-        int x0 = a.x + a.width - w - 8, y0 = a.y + 8;
         g.setColor(new Color(255, 255, 255, 230));
         g.fillRect(x0, y0, w, h);
         g.setColor(Color.GRAY);
         g.setStroke(new BasicStroke(1f));
         g.drawRect(x0, y0, w, h);
-        for (int i = 0; i < list.size(); i++) {
+        g.setStroke(new BasicStroke(2f));
+        int i = 0;
+        for (String name : series.keySet()) {
             int cy = y0 + 4 + i * lineH + lineH / 2;
-            g.setColor(PALETTE[i % PALETTE.length]);
-            g.setStroke(new BasicStroke(2f));
+            g.setColor(PALETTE[i++ % PALETTE.length]);
             g.draw(new Line2D.Double(x0 + 6, cy, x0 + 24, cy));
             g.fill(new Ellipse2D.Double(x0 + 12, cy - 3, 6, 6));
             g.setColor(Color.BLACK);
-            g.drawString(list.get(i), x0 + 28, cy + fm.getAscent() / 2 - 1);
+            g.drawString(String.valueOf(name), x0 + 28, cy + fm.getAscent() / 2 - 1);
         }
     }
 
