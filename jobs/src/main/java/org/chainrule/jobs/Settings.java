@@ -229,6 +229,10 @@ public final class Settings {
         int masks = integer("model.masks", 1, 10_000);
         boolean orderAgnostic = bool("model.order-agnostic");
         long maskSeed = num("model.mask-seed", Long.MIN_VALUE, Long.MAX_VALUE);
+        boolean direct = bool("model.direct-connections");
+        if (type.equals("fvsbn") && direct) {
+            problems.add(ROOT + ".model.direct-connections: an fvsbn is already the direct term (use type = made)");
+        }
         if (type.equals("fvsbn") && masks != 1) {
             problems.add(ROOT + ".model.masks = " + masks + ": an fvsbn has one fixed ordering (masks = 1)");
         }
@@ -238,7 +242,7 @@ public final class Settings {
         check();
         return type.equals("fvsbn") ? MadeSpec.fvsbn(eventShape)
                 : MadeSpec.made(eventShape, hidden.stream().mapToInt(Integer::intValue).toArray(), masks,
-                orderAgnostic, maskSeed);
+                orderAgnostic, maskSeed).withDirect(direct);
     }
 
     /** Validates the train settings that do not depend on the data (run before Spark starts). */

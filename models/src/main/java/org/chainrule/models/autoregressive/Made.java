@@ -26,20 +26,28 @@ public final class Made implements DensityModel {
     private final MadeSpec spec;
     private final List<INDArray> weights;
     private final List<INDArray> biases;
+    private final INDArray directWeights;
     private final INDArray[][] maskedWeights;
+    private final INDArray[] maskedDirect;
 
     /**
-     * @param weights weights[l] of shape {@code [nIn, nOut]}, unmasked
-     * @param biases  biases[l] of shape {@code [1, nOut]}
+     * @param weights       weights[l] of shape {@code [nIn, nOut]}, unmasked
+     * @param biases        biases[l] of shape {@code [1, nOut]}
+     * @param directWeights {@code [D, D]} direct input-to-output weights, unmasked; null unless {@code spec.direct()}
      */
-    public Made(MadeSpec spec, List<INDArray> weights, List<INDArray> biases) {
+    public Made(MadeSpec spec, List<INDArray> weights, List<INDArray> biases, INDArray directWeights) {
         if (weights.size() != spec.hidden().length + 1 || biases.size() != weights.size()) {
             throw new IllegalArgumentException("expected " + (spec.hidden().length + 1) + " weight layers");
+        }
+        if (spec.direct() != (directWeights != null)) {
+            throw new IllegalArgumentException("direct weights must be given exactly when the spec has direct connections");
         }
         this.spec = spec;
         this.weights = List.copyOf(weights);
         this.biases = List.copyOf(biases);
+        this.directWeights = directWeights;
         this.maskedWeights = new INDArray[spec.variantCount()][];
+        this.maskedDirect = new INDArray[spec.variantCount()];
     }
 
     public MadeSpec spec() {
@@ -61,19 +69,30 @@ public final class Made implements DensityModel {
                 m[l] = w.mul(masks.mask(l, w.dataType()));
             }
             maskedWeights[k] = m;
+            if (directWeights != null) {
+                maskedDirect[k] = directWeights.mul(masks.directMask(directWeights.dataType()));
+            }
         }
         return maskedWeights[k];
+    }
+
+    /** W_d * M_d for mask set {@code k}, or null without direct connections. */
+    private synchronized INDArray maskedDirect(int k) {
+        masked(k);
+        return maskedDirect[k];
     }
 
     /** Logits of every conditional p(x_d = 1 | x_{<d}) under mask set {@code k}, {@code [batch, D]}. */
     public INDArray logits(INDArray x, int k) {
         INDArray[] w = masked(k);
-        INDArray h = x.castTo(w[0].dataType());
+        INDArray in = x.castTo(w[0].dataType());
+        INDArray h = in;
         for (int l = 0; l < w.length; l++) {
             INDArray z = h.mmul(w[l]).addiRowVector(biases.get(l));
             h = l < w.length - 1 ? Transforms.relu(z, false) : z;
         }
-        return h;
+        INDArray direct = maskedDirect(k);
+        return direct == null ? h : h.addi(in.mmul(direct));
     }
 
     /** Exact log p_k(x) in nats under mask set {@code k}, {@code [batch]}. */
@@ -171,6 +190,10 @@ public final class Made implements DensityModel {
         for (int i = 0; i < n; i++) {
             pre[i] = b0.clone();
         }
+        // the direct term's running sum: x (W_d * M_d), updated like the first layer
+        INDArray direct = maskedDirect(k);
+        float[][] directRows = direct == null ? null : direct.toFloatMatrix();
+        float[][] directPre = direct == null ? null : new float[n][dim];
         float[][] x = new float[n][dim];
         double[] logit = new double[n];
         for (int d : order) {
@@ -192,16 +215,25 @@ public final class Made implements DensityModel {
             }
             float[] row = firstRows[d];
             for (int i = 0; i < n; i++) {
+                if (directPre != null) {
+                    logit[i] = (float) logit[i] + directPre[i][d];
+                }
                 if (rng[i].nextDouble() < LogMath.sigmoid(logit[i])) {
                     x[i][d] = 1f;
-                    float[] p = pre[i];
-                    for (int j = 0; j < p.length; j++) {
-                        p[j] += row[j];
+                    addTo(pre[i], row);
+                    if (directPre != null) {
+                        addTo(directPre[i], directRows[d]);
                     }
                 }
             }
         }
         return Nd4j.create(x).castTo(DataType.FLOAT);
+    }
+
+    private static void addTo(float[] target, float[] row) {
+        for (int j = 0; j < target.length; j++) {
+            target[j] += row[j];
+        }
     }
 
     /** ReLU of the first layer's pre-activations, then full passes through any middle layers: the last hidden layer. */

@@ -30,6 +30,10 @@ public class MadeLayer extends SameDiffLayer {
     private int variants = 1;
     private boolean orderAgnostic;
     private long maskSeed;
+    private boolean direct;
+
+    /** Parameter name of the direct input-to-output weights. */
+    static final String DIRECT = "Wd";
 
     /** For JSON deserialization. */
     public MadeLayer() {
@@ -41,6 +45,7 @@ public class MadeLayer extends SameDiffLayer {
         this.variants = spec.variantCount();
         this.orderAgnostic = spec.orderAgnostic();
         this.maskSeed = spec.maskSeed();
+        this.direct = spec.direct();
         this.weightInit = WeightInit.XAVIER;
     }
 
@@ -68,26 +73,36 @@ public class MadeLayer extends SameDiffLayer {
         if (variants > 1) {
             variant = layerInput.get(SDIndex.point(0), SDIndex.point(dim)).castTo(DataType.INT).reshape(1);
         }
+        SDVariable x = h;
         int[] w = widths();
         for (int l = 0; l < w.length - 1; l++) {
+            int layer = l;
             SDVariable weight = paramTable.get(weightName(l));
-            SDVariable m = maskVariable(sd, l, weight.dataType(), variant, w[l], w[l + 1]);
+            SDVariable m = maskVariable(sd, "madeMask" + l, variant, w[l], w[l + 1],
+                    k -> masks(k).mask(layer, weight.dataType()));
             SDVariable z = h.mmul(weight.mul(m)).add(paramTable.get(biasName(l)));
             h = l < w.length - 2 ? sd.nn().relu(z, 0) : z;
+        }
+        if (direct) {
+            SDVariable weight = paramTable.get(DIRECT);
+            SDVariable m = maskVariable(sd, "madeDirectMask", variant, dim, dim,
+                    k -> masks(k).directMask(weight.dataType()));
+            h = h.add(x.mmul(weight.mul(m)));
         }
         return h;
     }
 
-    private SDVariable maskVariable(SameDiff sd, int l, DataType type, SDVariable variant, int nIn, int nOut) {
+    private SDVariable maskVariable(SameDiff sd, String name, SDVariable variant, int nIn, int nOut,
+                                    java.util.function.IntFunction<INDArray> maskOf) {
         if (variant == null) {
-            return sd.constant("madeMask" + l, masks(0).mask(l, type));
+            return sd.constant(name, maskOf.apply(0));
         }
-        INDArray all = Nd4j.create(type, variants, nIn, nOut);
+        INDArray first = maskOf.apply(0);
+        INDArray all = Nd4j.create(first.dataType(), variants, nIn, nOut);
         for (int k = 0; k < variants; k++) {
-            all.putSlice(k, masks(k).mask(l, type));
+            all.putSlice(k, k == 0 ? first : maskOf.apply(k));
         }
-        SDVariable stack = sd.constant("madeMasks" + l, all);
-        return sd.gather(stack, variant, 0).reshape(nIn, nOut);
+        return sd.gather(sd.constant(name + "s", all), variant, 0).reshape(nIn, nOut);
     }
 
     private MadeMasks masks(int k) {
@@ -102,6 +117,9 @@ public class MadeLayer extends SameDiffLayer {
             params.addWeightParam(weightName(l), w[l], w[l + 1]);
             params.addBiasParam(biasName(l), 1, w[l + 1]);
         }
+        if (direct) {
+            params.addWeightParam(DIRECT, dim, dim);
+        }
     }
 
     @Override
@@ -110,6 +128,9 @@ public class MadeLayer extends SameDiffLayer {
         for (int l = 0; l < w.length - 1; l++) {
             params.get(biasName(l)).assign(0);
             initWeights(w[l], w[l + 1], weightInit == null ? WeightInit.XAVIER : weightInit, params.get(weightName(l)));
+        }
+        if (direct) {
+            params.get(DIRECT).assign(0); // starts as the plain MADE; the FVSBN term is learned on top
         }
     }
 
@@ -153,6 +174,14 @@ public class MadeLayer extends SameDiffLayer {
 
     public void setOrderAgnostic(boolean orderAgnostic) {
         this.orderAgnostic = orderAgnostic;
+    }
+
+    public boolean isDirect() {
+        return direct;
+    }
+
+    public void setDirect(boolean direct) {
+        this.direct = direct;
     }
 
     public long getMaskSeed() {

@@ -78,6 +78,21 @@ public record MadeMasks(int[] ordering, int[][] degrees) {
         return Nd4j.create(m, new long[]{in.length, out.length}, DataType.FLOAT).castTo(type);
     }
 
+    /**
+     * The mask of direct input-to-output connections, {@code [D, D]}: input i feeds output d iff i comes strictly
+     * before d in this mask set's ordering.
+     */
+    public INDArray directMask(DataType type) {
+        int[] deg = degrees[0];
+        float[] m = new float[deg.length * deg.length];
+        for (int i = 0; i < deg.length; i++) {
+            for (int d = 0; d < deg.length; d++) {
+                m[i * deg.length + d] = deg[d] > deg[i] ? 1f : 0f;
+            }
+        }
+        return Nd4j.create(m, new long[]{deg.length, deg.length}, DataType.FLOAT).castTo(type);
+    }
+
     private static int min(int[] a) {
         int m = Integer.MAX_VALUE;
         for (int v : a) {

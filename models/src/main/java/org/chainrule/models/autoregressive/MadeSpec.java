@@ -31,16 +31,18 @@ import java.util.Map;
  * @param variants      number of mask sets trained over (connectivity-agnostic training when > 1)
  * @param orderAgnostic whether mask sets other than the first also draw a random input ordering
  * @param maskSeed      seed of the hidden degrees and orderings
+ * @param direct        add direct input-to-output connections: an FVSBN term x (W_d * M_d) with a strictly
+ *                      triangular mask in each mask set's ordering, added to the hidden path's logits
  */
 public record MadeSpec(String type, long[] eventShape, int[] hidden, int variants, boolean orderAgnostic,
-                       long maskSeed) implements ModelSpec {
+                       long maskSeed, boolean direct) implements ModelSpec {
 
     public MadeSpec {
         if (!type.equals("made") && !type.equals("fvsbn")) {
             throw new IllegalArgumentException("MadeSpec type must be made or fvsbn, got " + type);
         }
-        if (type.equals("fvsbn") && (hidden.length > 0 || variants != 1)) {
-            throw new IllegalArgumentException("an FVSBN has no hidden layer and a single ordering");
+        if (type.equals("fvsbn") && (hidden.length > 0 || variants != 1 || direct)) {
+            throw new IllegalArgumentException("an FVSBN has no hidden layer, a single ordering and no extra direct term");
         }
         if (variants < 1) {
             throw new IllegalArgumentException("variants must be >= 1, got " + variants);
@@ -56,12 +58,17 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
 
     /** A MADE with the given hidden widths and mask sets. */
     public static MadeSpec made(long[] eventShape, int[] hidden, int variants, boolean orderAgnostic, long maskSeed) {
-        return new MadeSpec("made", eventShape, hidden, variants, orderAgnostic, maskSeed);
+        return new MadeSpec("made", eventShape, hidden, variants, orderAgnostic, maskSeed, false);
+    }
+
+    /** The same MADE with (or without) direct input-to-output connections. */
+    public MadeSpec withDirect(boolean direct) {
+        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct);
     }
 
     /** An FVSBN in the natural ordering. */
     public static MadeSpec fvsbn(long[] eventShape) {
-        return new MadeSpec("fvsbn", eventShape, new int[0], 1, false, 0L);
+        return new MadeSpec("fvsbn", eventShape, new int[0], 1, false, 0L, false);
     }
 
     /** Reads the map written by {@link #toMap()}. */
@@ -71,7 +78,8 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
             return fvsbn(shape);
         }
         int[] hidden = c.getIntList("hidden").stream().mapToInt(Integer::intValue).toArray();
-        return made(shape, hidden, c.getInt("variants"), c.getBoolean("orderAgnostic"), c.getLong("maskSeed"));
+        return made(shape, hidden, c.getInt("variants"), c.getBoolean("orderAgnostic"), c.getLong("maskSeed"))
+                .withDirect(c.hasPath("direct") && c.getBoolean("direct"));
     }
 
     /** Event dimension D. */
@@ -138,7 +146,8 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
             weights.add(network.getLayer(0).getParam(MadeLayer.weightName(l)).dup());
             biases.add(network.getLayer(0).getParam(MadeLayer.biasName(l)).dup());
         }
-        return new Made(this, weights, biases);
+        INDArray directWeights = direct ? network.getLayer(0).getParam(MadeLayer.DIRECT).dup() : null;
+        return new Made(this, weights, biases, directWeights);
     }
 
     @Override
@@ -150,6 +159,7 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         m.put("variants", variants);
         m.put("orderAgnostic", orderAgnostic);
         m.put("maskSeed", maskSeed);
+        m.put("direct", direct);
         return m;
     }
 
@@ -167,7 +177,7 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
     public boolean equals(Object o) {
         return o instanceof MadeSpec s && type.equals(s.type) && Arrays.equals(eventShape, s.eventShape)
                 && Arrays.equals(hidden, s.hidden) && variants == s.variants && orderAgnostic == s.orderAgnostic
-                && maskSeed == s.maskSeed;
+                && maskSeed == s.maskSeed && direct == s.direct;
     }
 
     @Override

@@ -31,7 +31,8 @@ class MadeTest {
                 MadeSpec.fvsbn(new long[]{8}),
                 MadeSpec.made(new long[]{8}, new int[]{16}, 1, false, 3),
                 MadeSpec.made(new long[]{2, 4}, new int[]{12, 10}, 4, true, 5),
-                MadeSpec.made(new long[]{8}, new int[]{24}, 3, false, 7));
+                MadeSpec.made(new long[]{8}, new int[]{24}, 3, false, 7),
+                MadeSpec.made(new long[]{8}, new int[]{16}, 3, true, 8).withDirect(true));
     }
 
     /** Output d never changes when inputs at or after d in the ordering change; it does depend on some earlier ones. */
@@ -134,7 +135,8 @@ class MadeTest {
         return Stream.of(
                 MadeSpec.fvsbn(new long[]{5}),
                 MadeSpec.made(new long[]{5}, new int[]{12}, 1, false, 3),
-                MadeSpec.made(new long[]{5}, new int[]{12, 8}, 3, true, 4));
+                MadeSpec.made(new long[]{5}, new int[]{12, 8}, 3, true, 4),
+                MadeSpec.made(new long[]{5}, new int[]{6}, 2, true, 5).withDirect(true));
     }
 
     @ParameterizedTest
@@ -169,7 +171,7 @@ class MadeTest {
 
     @Test
     void configurationSurvivesJson() {
-        MadeSpec spec = MadeSpec.made(new long[]{3, 3}, new int[]{20, 7}, 5, true, 42);
+        MadeSpec spec = MadeSpec.made(new long[]{3, 3}, new int[]{20, 7}, 5, true, 42).withDirect(true);
         MultiLayerConfiguration conf = spec.trainingConfiguration(new ModelSpec.Optimization(1e-3, 1));
         MultiLayerConfiguration back = MultiLayerConfiguration.fromJson(conf.toJson());
         assertEquals(conf.toJson(), back.toJson());
@@ -179,13 +181,14 @@ class MadeTest {
         assertEquals(5, layer.getVariants());
         assertTrue(layer.isOrderAgnostic());
         assertEquals(42L, layer.getMaskSeed());
+        assertTrue(layer.isDirect());
     }
 
     @Test
     void rejectsBadSpecs() {
         assertThrows(IllegalArgumentException.class, () -> MadeSpec.made(new long[]{4}, new int[]{0}, 1, false, 1));
         assertThrows(IllegalArgumentException.class, () -> MadeSpec.made(new long[]{4}, new int[]{3}, 0, false, 1));
-        assertThrows(IllegalArgumentException.class, () -> new MadeSpec("fvsbn", new long[]{4}, new int[]{3}, 1, false, 1));
+        assertThrows(IllegalArgumentException.class, () -> new MadeSpec("fvsbn", new long[]{4}, new int[]{3}, 1, false, 1, false));
         Made made = (Made) MadeSpec.fvsbn(new long[]{4}).densityOf(randomNetwork(MadeSpec.fvsbn(new long[]{4}), 1));
         assertThrows(IllegalArgumentException.class, () -> made.logProb(Nd4j.zeros(2, 5)));
     }
