@@ -6,11 +6,11 @@
 #   - the PyTorch peer (same MADE), when Debian's python3-torch is installed
 # A benchmark, not a test: it prints figures and ratios and fails only if something does not run.
 #
-# Usage: scripts/bench.sh            env: BENCH_ROWS (10000 training rows), BENCH_DIR (runs/bench), BENCH_PORT (7277)
+# Usage: scripts/bench.sh            env: BENCH_ROWS (50000 training rows), BENCH_DIR (runs/bench), BENCH_PORT (7277)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-ROWS=${BENCH_ROWS:-10000}
+ROWS=${BENCH_ROWS:-50000}
 OUT=${BENCH_DIR:-$ROOT/runs/bench}
 PORT=${BENCH_PORT:-7277}
 mkdir -p "$OUT"
@@ -38,11 +38,13 @@ MASTER=$(scripts/local-cluster.sh start --workers 2 --cores 1 --memory 4g --port
 trap 'scripts/local-cluster.sh stop --port "$PORT" >/dev/null 2>&1 || true' EXIT
 SPARK_OPTS=(--master "$MASTER" --executor-memory 3g --conf spark.executorEnv.OMP_NUM_THREADS=1)
 scripts/submit.sh "${SPARK_OPTS[@]}" -- train -c conf/made-mnist.conf --overwrite --set data="$OUT/data" \
-  --set train.output="$OUT/run" --set train.epochs=3 --set train.workers=2 --set train.averaging-frequency=10 \
+  --set train.output="$OUT/run" --set train.epochs=2 --set train.workers=2 --set train.averaging-frequency=10 \
   --set train.learning-rate=0.001 --set train.train-eval-rows=1000 > "$OUT/spark-train.log" 2>&1
 grep -E "^\[train\] epoch [0-9]+/[0-9]+ done" "$OUT/spark-train.log"
+# scores the same training rows the single-JVM figure scored
 scripts/submit.sh "${SPARK_OPTS[@]}" -- evaluate -c conf/made-mnist.conf --overwrite --set data="$OUT/data" \
-  --set evaluate.model="$OUT/run/model" --set evaluate.output="$OUT/eval" > "$OUT/spark-eval.log" 2>&1
+  --set evaluate.split=train --set evaluate.model="$OUT/run/model" --set evaluate.output="$OUT/eval" \
+  > "$OUT/spark-eval.log" 2>&1
 scripts/local-cluster.sh stop --port "$PORT" >/dev/null 2>&1 || true
 trap - EXIT
 

@@ -18,16 +18,24 @@ public final class LogMath {
     }
 
     /**
-     * Per-row Bernoulli log-likelihood from logits: sum_d x_d z_d - softplus(z_d), in double precision.
+     * Per-row Bernoulli log-likelihood from logits: sum_d x_d z_d - softplus(z_d) = -sum_d softplus((1 - 2 x_d) z_d)
+     * for binary x. Element-wise work stays in the logits' precision (one fused pass each); rows are summed into
+     * doubles.
      *
      * @param x      binary values, {@code [batch, D]}
      * @param logits logits of p(x_d = 1), {@code [batch, D]}
-     * @return {@code [batch]} nats
+     * @return {@code [batch]} nats, double precision
      */
     public static INDArray bernoulliLogProb(INDArray x, INDArray logits) {
-        INDArray z = logits.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
-        INDArray xd = x.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
-        return xd.mul(z).subi(softplus(z)).sum(1);
+        // mul (not muli): castTo returns x itself when the types already match, and x must stay untouched
+        INDArray signed = x.castTo(logits.dataType()).mul(-2.0).addi(1.0).muli(logits);
+        return softplusInPlace(signed).sum(1).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).negi();
+    }
+
+    /** Stable softplus computed into its argument: max(z, 0) + log(1 + exp(-|z|)). */
+    private static INDArray softplusInPlace(INDArray z) {
+        INDArray tail = Transforms.log(Transforms.exp(Transforms.abs(z, true).negi(), false).addi(1.0), false);
+        return Transforms.relu(z, false).addi(tail);
     }
 
     /**
