@@ -6,7 +6,10 @@ import org.apache.spark.sql.SparkSession;
 import org.chainrule.pipelines.SparkTesting;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
@@ -28,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * separate JVMs (started by scripts/local-cluster.sh), executors in further JVMs. Runs prepare -> train (2 epochs) ->
  * evaluate -> sample on the MNIST slice and reads every Parquet output back.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterIT {
     static final Path ROOT = Path.of(System.getProperty("chainrule.repoRoot", "..")).toAbsolutePath().normalize();
     @TempDir
@@ -52,6 +56,7 @@ class ClusterIT {
     }
 
     @Test
+    @Order(1)
     void prepareTrainEvaluateSampleOnACluster() throws Exception {
         Path raw = SparkTesting.mnistSlice(tmp.resolve("raw"));
         Path conf = tmp.resolve("it.conf");
@@ -112,14 +117,71 @@ class ClusterIT {
         }
     }
 
+    /**
+     * An executor JVM killed in the middle of training: Spark reruns its tasks on a new executor, and because every
+     * minibatch, mask choice and averaging split derives from (seed, epoch), the run ends with exactly the per-epoch
+     * validation NLL of the undisturbed run above.
+     */
+    @Test
+    @Order(2)
+    void trainingSurvivesAKilledExecutorWithIdenticalResults() throws Exception {
+        Path conf = tmp.resolve("it.conf");
+        assertTrue(Files.exists(conf), "runs after the end-to-end test, on its prepared data");
+        Path log = tmp.resolve("train-kill.log");
+        List<String> cmd = List.of(ROOT.resolve("scripts/submit.sh").toString(), "--master", master,
+                "--executor-memory", "2g", "--", "train", "-c", conf.toString(), "--set",
+                "train.output=" + tmp.resolve("run-kill"), "--set", "train.epochs=4");
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        environment(pb);
+        Process train = pb.start();
+        long killed = -1;
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+        while (killed < 0 && train.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            if (Files.readString(log).contains("[train] epoch 1/4 done")) {
+                killed = executors().stream().findFirst().map(p -> {
+                    p.destroyForcibly();
+                    return p.pid();
+                }).orElse(-1L);
+            }
+        }
+        assertTrue(train.waitFor(10, TimeUnit.MINUTES), "training did not finish");
+        String out = Files.readString(log);
+        assertEquals(0, train.exitValue(), "training failed after an executor was killed:\n" + out);
+        assertTrue(killed > 0, "no executor was found to kill while training ran");
+
+        SparkSession spark = SparkTesting.spark();
+        List<Row> disturbed = spark.read().parquet(tmp.resolve("run-kill/metrics.parquet").toString())
+                .orderBy("epoch").collectAsList();
+        List<Row> undisturbed = spark.read().parquet(tmp.resolve("run/metrics.parquet").toString())
+                .orderBy("epoch").collectAsList();
+        assertEquals(4, disturbed.size());
+        for (int e = 0; e < undisturbed.size(); e++) {
+            assertEquals(undisturbed.get(e).getDouble(3), disturbed.get(e).getDouble(3), 1e-6,
+                    "validation NLL of epoch " + (e + 1) + " (executor " + killed + " was killed)");
+        }
+    }
+
+    /** Executor JVMs of this test's cluster: their working directories lie under its work/ directory. */
+    static List<ProcessHandle> executors() {
+        Path work = tmp.resolve("cluster/work").toAbsolutePath();
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend"))
+                .filter(p -> {
+                    try {
+                        return Files.readSymbolicLink(Path.of("/proc", String.valueOf(p.pid()), "cwd")).startsWith(work);
+                    } catch (IOException | UnsupportedOperationException e) {
+                        return false;
+                    }
+                })
+                .toList();
+    }
+
     record Result(int code, String tail) {
     }
 
-    static Result run(Path log, String... command) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(command));
-        cmd.set(0, ROOT.resolve(cmd.get(0)).toString());
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile());
+    static void environment(ProcessBuilder pb) {
         pb.environment().put("CHAINRULE_CLUSTER_DIR", tmp.resolve("cluster").toString());
         pb.environment().put("CHAINRULE_DRIVER_MEMORY", "2g");
         String jar = System.getProperty("chainrule.appJar");
@@ -130,6 +192,14 @@ class ClusterIT {
         if (sparkHome != null) {
             pb.environment().put("SPARK_HOME", new File(sparkHome).getAbsolutePath());
         }
+    }
+
+    static Result run(Path log, String... command) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(command));
+        cmd.set(0, ROOT.resolve(cmd.get(0)).toString());
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        environment(pb);
         Process p = pb.start();
         if (!p.waitFor(15, TimeUnit.MINUTES)) {
             p.destroyForcibly();
