@@ -13,14 +13,13 @@ public final class LogMath {
      * float32, which would turn a confident correct prediction into an infinite loss.
      */
     public static INDArray softplus(INDArray z) {
-        INDArray negAbs = Transforms.abs(z, true).negi();
-        return Transforms.relu(z, true).addi(Transforms.log(Transforms.exp(negAbs, false).addi(1.0), false));
+        return softplusInPlace(z.dup());
     }
 
     /**
      * Per-row Bernoulli log-likelihood from logits: sum_d x_d z_d - softplus(z_d) = -sum_d softplus((1 - 2 x_d) z_d)
-     * for binary x. Element-wise work stays in the logits' precision (one fused pass each); rows are summed into
-     * doubles.
+     * for binary x. The work stays in the logits' precision (float32 for trained models; per-row sums of 784 terms are
+     * good to about 1e-5 relative) and the result is returned as doubles.
      *
      * @param x      binary values, {@code [batch, D]}
      * @param logits logits of p(x_d = 1), {@code [batch, D]}
