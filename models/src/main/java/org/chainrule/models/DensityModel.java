@@ -47,4 +47,37 @@ public interface DensityModel {
         }
         return sample(seeds);
     }
+
+    /** Length of the conditioning vector this density takes; 0 when unconditional. */
+    default int contextSize() {
+        return 0;
+    }
+
+    /**
+     * Exact per-example log-likelihood of x given its context, for conditional models.
+     *
+     * @param context {@code [batch, contextSize()]}, or null for an unconditional model
+     */
+    default INDArray logProb(INDArray x, INDArray context) {
+        if (context != null) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " is not a conditional model");
+        }
+        return logProb(x);
+    }
+
+    /**
+     * Draws one sample per seed given each row's context, at a sampling temperature (1 = the model itself; lower is
+     * sharper). Models that do not support a temperature other than 1 say so.
+     *
+     * @param context {@code [seeds.length, contextSize()]}, or null for an unconditional model
+     */
+    default INDArray sample(long[] seeds, INDArray context, double temperature) {
+        if (context != null) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " is not a conditional model");
+        }
+        if (temperature != 1.0) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " samples only at temperature 1");
+        }
+        return sample(seeds);
+    }
 }

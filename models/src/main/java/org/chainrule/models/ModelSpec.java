@@ -43,6 +43,31 @@ public interface ModelSpec extends java.io.Serializable {
      */
     INDArray trainingFeatures(INDArray x, int variant);
 
+    /**
+     * Values per dimension of discrete data (2 for binary, K for K-way categorical); 0 for real-valued models. A
+     * dataset must have exactly this many levels for the model to train on or score it.
+     */
+    default int levels() {
+        return valueType().equals("binary") ? 2 : 0;
+    }
+
+    /** Length of the conditioning vector of p(x | context); 0 for an unconditional model. */
+    default int contextSize() {
+        return 0;
+    }
+
+    /**
+     * Network input for a minibatch of events with their conditioning context.
+     *
+     * @param context {@code [batch, contextSize()]}, or null for an unconditional model
+     */
+    default INDArray trainingFeatures(INDArray x, INDArray context, int variant) {
+        if (context != null) {
+            throw new IllegalArgumentException("a " + type() + " model is unconditional but was given a context");
+        }
+        return trainingFeatures(x, variant);
+    }
+
     /** Training labels for a minibatch of events. */
     INDArray trainingLabels(INDArray x);
 
