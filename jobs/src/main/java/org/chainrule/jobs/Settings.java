@@ -182,14 +182,20 @@ public final class Settings {
     /** Settings of the prepare job. */
     public Prepare.Settings prepare(boolean overwrite) {
         String format = oneOf("prepare.format", Readers.FORMATS);
-        long[] shape = shape("prepare.shape");
+        int sequenceLength = integer("prepare.text.sequence-length", 1, 1_000_000);
+        long[] shape = format.equals("text") ? new long[]{sequenceLength} : shape("prepare.shape");
+        boolean real = oneOf("prepare.value-type", List.of("integer", "real")).equals("real");
         long width = 1;
         for (long d : shape) {
             width *= d;
         }
         double maxValue = real("prepare.max-value", Double.MIN_NORMAL, 1e12);
         String binarize = oneOf("prepare.binarize", Encoding.MODES);
-        if (binarize.equals("none") && (maxValue > 255 || maxValue != Math.rint(maxValue))) {
+        if (real && !binarize.equals("none")) {
+            problems.add(ROOT + ".prepare.binarize = " + binarize + ": real-valued data (value-type = real) needs"
+                    + " binarize = none");
+        }
+        if (!real && binarize.equals("none") && (maxValue > 255 || maxValue != Math.rint(maxValue))) {
             problems.add(ROOT + ".prepare.max-value = " + maxValue + ": binarize = none stores integers up to 255");
         }
         String delimiter = str("prepare.csv.delimiter");
@@ -200,23 +206,33 @@ public final class Settings {
                 strings("prepare.test"), strings("prepare.test-labels"), str("data"), shape,
                 num("prepare.validation-rows", 0, Long.MAX_VALUE), num("prepare.limit", 0, Long.MAX_VALUE),
                 null, new Readers.Options(delimiter.isEmpty() ? ',' : delimiter.charAt(0), bool("prepare.csv.header"),
-                integer("prepare.csv.label-column", -1, Integer.MAX_VALUE)),
+                integer("prepare.csv.label-column", -1, Integer.MAX_VALUE), strings("prepare.csv.columns"),
+                sequenceLength, read("prepare.text.vocabulary", () -> config.getString("prepare.text.vocabulary"), "")),
                 integer("prepare.shards", 1, 100_000),
                 oneOf("prepare.on-bad-row", List.of("fail", "quarantine")).equals("quarantine"), overwrite);
+        String holdout = oneOf("prepare.holdout", Prepare.Settings.HOLDOUTS);
+        long testRows = num("prepare.test-rows", 0, Long.MAX_VALUE);
+        long holdoutSeed = num("prepare.holdout-seed", Long.MIN_VALUE, Long.MAX_VALUE);
         if (s.train().isEmpty()) {
             problems.add(ROOT + ".prepare.train lists no files");
         }
-        if (s.test().isEmpty()) {
-            problems.add(ROOT + ".prepare.test lists no files");
+        if (s.test().isEmpty() && testRows == 0) {
+            problems.add(ROOT + ".prepare.test lists no files (list test files, or set prepare.test-rows to hold out"
+                    + " training records as the test split)");
+        }
+        if (!s.test().isEmpty() && testRows > 0) {
+            problems.add(ROOT + ".prepare.test-rows = " + testRows + " but prepare.test lists files; use one or the"
+                    + " other");
         }
         if (width > 1_000_000) {
             problems.add(ROOT + ".prepare.shape has " + width + " values per event; at most 1,000,000 are supported");
         }
         long seed = num("prepare.binarize-seed", Long.MIN_VALUE, Long.MAX_VALUE);
         check();
-        Encoding enc = new Encoding((int) width, maxValue, binarize, seed);
+        Encoding enc = new Encoding((int) width, maxValue, binarize, seed, real);
         return new Prepare.Settings(s.format(), s.train(), s.trainLabels(), s.test(), s.testLabels(), s.output(),
-                s.shape(), s.validationRows(), s.limit(), enc, s.readers(), s.shards(), s.quarantine(), overwrite);
+                s.shape(), s.validationRows(), s.limit(), enc, s.readers(), s.shards(), s.quarantine(), overwrite,
+                holdout, testRows, holdoutSeed);
     }
 
     /** The model spec for events of the given shape. */
@@ -285,9 +301,14 @@ public final class Settings {
 
     /** Settings of the sample job. */
     public Sample.Settings sample(boolean overwrite) {
+        List<Integer> labels = read("sample.labels", () -> config.getIntList("sample.labels"), List.of());
+        if (labels.stream().anyMatch(l -> l < 0)) {
+            problems.add(ROOT + ".sample.labels = " + labels + " must hold class indices >= 0");
+        }
         Sample.Settings s = new Sample.Settings(str("sample.model"), str("sample.output"),
                 num("sample.count", 1, 1_000_000_000L), num("sample.seed", Long.MIN_VALUE, Long.MAX_VALUE),
-                integer("sample.block-size", 1, 100_000), integer("sample.picture", 0, 10_000), overwrite);
+                integer("sample.block-size", 1, 100_000), integer("sample.picture", 0, 10_000), overwrite, labels,
+                real("sample.temperature", 1e-3, 100));
         check();
         return s;
     }

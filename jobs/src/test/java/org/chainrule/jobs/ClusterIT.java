@@ -103,7 +103,7 @@ class ClusterIT {
         assertTrue(Files.readString(tmp.resolve("run/eval-test/summary.json")).contains("\"count\" : 300"));
 
         Dataset<Row> samples = spark.read().parquet(tmp.resolve("run/samples/samples.parquet").toString());
-        assertArrayEquals(new String[]{"sample_id", "seed", "values"}, samples.columns());
+        assertArrayEquals(new String[]{"sample_id", "seed", "label", "values", "text"}, samples.columns());
         assertEquals(20, samples.count());
         assertTrue(Files.size(tmp.resolve("run/samples/samples.png")) > 500);
         assertTrue(Files.size(tmp.resolve("run/loss-curve.png")) > 1000);

@@ -62,8 +62,8 @@ class PipelineTest {
         Sample.run(spark, new Sample.Settings(run + "/model", samples, 10, 7, 4, 10, false));
         Dataset<Row> s = spark.read().parquet(samples + "/samples.parquet");
         assertEquals(10, s.count());
-        assertArrayEquals(new String[]{"sample_id", "seed", "values"}, s.columns());
-        assertEquals(784, s.first().getList(2).size());
+        assertArrayEquals(new String[]{"sample_id", "seed", "label", "values", "text"}, s.columns());
+        assertEquals(784, s.first().getList(3).size());
         assertTrue(Files.size(Path.of(samples, "samples.png")) > 500);
     }
 }

@@ -17,32 +17,49 @@ import java.util.List;
  * @param maxValue largest legal raw value (255 for MNIST pixels)
  * @param binarize {@code stochastic}, {@code threshold} or {@code none}
  * @param seed     root seed of stochastic binarization
+ * @param real     real-valued data: any finite value, stored as float32 (binarize must be none; max-value unused)
  */
-public record Encoding(int width, double maxValue, String binarize, long seed) implements Serializable {
+public record Encoding(int width, double maxValue, String binarize, long seed, boolean real) implements Serializable {
     public static final List<String> MODES = List.of("stochastic", "threshold", "none");
 
+    /** Integer-valued data (optionally binarized). */
+    public Encoding(int width, double maxValue, String binarize, long seed) {
+        this(width, maxValue, binarize, seed, false);
+    }
+
     public Encoding {
+        if (real && !binarize.equals("none")) {
+            throw new IllegalArgumentException("real-valued data cannot be binarized (set binarize = none)");
+        }
         if (!MODES.contains(binarize)) {
             throw new IllegalArgumentException("binarize must be one of " + MODES + ", got " + binarize);
         }
         if (!(maxValue > 0)) {
             throw new IllegalArgumentException("max-value must be positive, got " + maxValue);
         }
-        if (binarize.equals("none") && (maxValue > 255 || maxValue != Math.rint(maxValue))) {
+        if (!real && binarize.equals("none") && (maxValue > 255 || maxValue != Math.rint(maxValue))) {
             throw new IllegalArgumentException("binarize = none stores integers 0..255; max-value " + maxValue
                     + " does not fit");
         }
     }
 
-    /** The value type of encoded records: {@code binary} (0/1) or {@code uint8}. */
+    /** The value type of encoded records: {@code binary} (0/1), {@code uint8} or {@code real}. */
     public String valueType() {
-        return binarize.equals("none") && maxValue > 1 ? "uint8" : "binary";
+        return real ? "real" : binarize.equals("none") && maxValue > 1 ? "uint8" : "binary";
+    }
+
+    /** Values per dimension of the encoded data: 2 when binary, max-value + 1 for integers, 0 for real data. */
+    public int levels() {
+        return real ? 0 : valueType().equals("binary") ? 2 : (int) maxValue + 1;
     }
 
     /** Encodes one record's raw values, or explains (with the column) why it is rejected. */
     public SourceRecord encode(SourceFile f, long row, double[] values, int label) {
         if (values.length != width) {
             return SourceRecord.bad(f, row, -1, "expected " + width + " values, found " + values.length);
+        }
+        if (real) {
+            return encodeReal(f, row, values, label);
         }
         byte[] x = new byte[width];
         long rowSeed = Seeds.derive(Seeds.derive(seed, f.split().hashCode()), f.index(), row);
@@ -68,5 +85,18 @@ public record Encoding(int width, double maxValue, String binarize, long seed) i
             }
         }
         return SourceRecord.good(f, row, label, x);
+    }
+
+    private SourceRecord encodeReal(SourceFile f, long row, double[] values, int label) {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(4 * width).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int d = 0; d < width; d++) {
+            float v = (float) values[d];
+            if (!Float.isFinite(v)) {
+                return SourceRecord.bad(f, row, d, Double.isFinite(values[d]) ? "value " + values[d]
+                        + " does not fit in float32" : "value is " + values[d]);
+            }
+            buf.putFloat(v);
+        }
+        return SourceRecord.good(f, row, label, buf.array());
     }
 }

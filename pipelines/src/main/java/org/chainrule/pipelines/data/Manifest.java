@@ -16,17 +16,22 @@ import java.util.zip.CRC32;
  * order-independent content checksum (so a reader can tell a damaged or half-copied dataset from a good one).
  *
  * @param shape     event shape, e.g. [28, 28]
- * @param valueType {@code binary} (values 0/1) or {@code uint8} (0..255); stored one unsigned byte per value
+ * @param domain    what the values are: type, levels, label classes, standardization, vocabulary
  * @param splits    split name -> rows and checksum
  * @param rejected  split name -> rows rejected and quarantined (0 when none)
  * @param details   how it was made: source files, binarization, seed, time
  */
-public record Manifest(long[] shape, String valueType, Map<String, Split> splits, Map<String, Long> rejected,
+public record Manifest(long[] shape, Domain domain, Map<String, Split> splits, Map<String, Long> rejected,
                        Map<String, Object> details) implements Serializable {
     public static final String FILE = "manifest.json";
 
     /** Rows and checksum of one split. */
     public record Split(long rows, String checksum) implements Serializable {
+    }
+
+    /** {@code binary}, {@code uint8} or {@code real}. */
+    public String valueType() {
+        return domain.valueType();
     }
 
     public int dims() {
@@ -55,8 +60,9 @@ public record Manifest(long[] shape, String valueType, Map<String, Split> splits
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("format", "chainrule-dataset/1");
         m.put("shape", Arrays.stream(shape).boxed().toList());
-        m.put("valueType", valueType);
-        m.put("encoding", "parquet: row_id int64, label int32 (-1 = none), x binary (one unsigned byte per value, row-major)");
+        m.putAll(domain.toMap());
+        m.put("encoding", "parquet: row_id int64, label int32 (-1 = none), x binary ("
+                + (domain.isReal() ? "float32 little-endian" : "one unsigned byte") + " per value, row-major)");
         Map<String, Object> s = new LinkedHashMap<>();
         splits.forEach((k, v) -> s.put(k, Map.of("rows", v.rows(), "checksum", v.checksum())));
         m.put("splits", s);
@@ -83,6 +89,9 @@ public record Manifest(long[] shape, String valueType, Map<String, Split> splits
         for (String k : c.getObject("rejected").keySet()) {
             rejected.put(k, c.getConfig("rejected").getLong(k));
         }
-        return new Manifest(shape, c.getString("valueType"), splits, rejected, c.getConfig("details").root().unwrapped());
+        Config details = c.getConfig("details");
+        int fallbackLevels = c.getString("valueType").equals("binary") ? 2
+                : details.hasPath("maxValue") ? (int) details.getDouble("maxValue") + 1 : 256;
+        return new Manifest(shape, Domain.fromConfig(c, fallbackLevels), splits, rejected, details.root().unwrapped());
     }
 }

@@ -60,11 +60,36 @@ public final class Prepare {
      * @param shards         Parquet files per split (at most)
      * @param quarantine     true: write bad rows to {@code rejects/} and count them; false: fail on the first ones
      * @param overwrite      replace an existing output
+     * @param holdout        {@code tail}: validation (and test, when taken from train) are the last records of train
+     *                       in file order; {@code shuffled}: a seeded random subset of the same size (for files sorted
+     *                       by class, e.g. the sklearn CSVs)
+     * @param testRows       records of train held out as the test split when no test files are given
+     * @param holdoutSeed    seed of the shuffled holdout
      */
     public record Settings(String format, List<String> train, List<String> trainLabels, List<String> test,
                            List<String> testLabels, String output, long[] shape, long validationRows, long limit,
                            Encoding encoding, Readers.Options readers, int shards, boolean quarantine,
-                           boolean overwrite) {
+                           boolean overwrite, String holdout, long testRows, long holdoutSeed) {
+        public static final List<String> HOLDOUTS = List.of("tail", "shuffled");
+
+        public Settings {
+            if (!HOLDOUTS.contains(holdout)) {
+                throw new IllegalArgumentException("holdout must be one of " + HOLDOUTS + ", got " + holdout);
+            }
+            if (test.isEmpty() != (testRows > 0)) {
+                throw new IllegalArgumentException(test.isEmpty()
+                        ? "no test files: set test-rows to hold out that many training records as the test split"
+                        : "test-rows = " + testRows + " but test files are given; use one or the other");
+            }
+        }
+
+        /** Validation from the tail of train, test from its own files. */
+        public Settings(String format, List<String> train, List<String> trainLabels, List<String> test,
+                        List<String> testLabels, String output, long[] shape, long validationRows, long limit,
+                        Encoding encoding, Readers.Options readers, int shards, boolean quarantine, boolean overwrite) {
+            this(format, train, trainLabels, test, testLabels, output, shape, validationRows, limit, encoding, readers,
+                    shards, quarantine, overwrite, "tail", 0, 0);
+        }
     }
 
     /** Runs the pipeline; returns the manifest written. */
@@ -79,14 +104,20 @@ public final class Prepare {
         HadoopConf conf = new HadoopConf(hconf);
         String format = s.format();
         Encoding enc = s.encoding();
-        Readers.Options opt = s.readers();
+        Map<String, Object> textFacts = new LinkedHashMap<>();
+        Readers.Options opt = format.equals("text") ? TextScan.options(jsc, files, s.readers(), conf, textFacts)
+                : s.readers();
+        Settings settings = opt == s.readers() ? s : new Settings(s.format(), s.train(), s.trainLabels(), s.test(),
+                s.testLabels(), s.output(), s.shape(), s.validationRows(), s.limit(), s.encoding(), opt, s.shards(),
+                s.quarantine(), s.overwrite(), s.holdout(), s.testRows(), s.holdoutSeed());
         JavaRDD<SourceRecord> records = jsc.parallelize(files, files.size()).flatMap(f -> {
             List<SourceRecord> out = new ArrayList<>();
             Readers.read(format, f, enc, opt, conf.get(), out::add);
             return out.iterator();
         }).persist(StorageLevel.MEMORY_AND_DISK_SER());
         try {
-            return Outputs.staged(s.output(), hconf, staging -> write(spark, s, files, records, staging));
+            return Outputs.staged(s.output(), hconf, staging -> write(spark, settings, files, records, textFacts,
+                    staging));
         } finally {
             records.unpersist();
         }
@@ -94,13 +125,14 @@ public final class Prepare {
 
     /** Places, checks and writes every record into {@code staging}; returns the manifest written there. */
     private static Manifest write(SparkSession spark, Settings s, List<SourceFile> files, JavaRDD<SourceRecord> records,
-                                  String staging) {
+                                  Map<String, Object> textFacts, String staging) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         Encoding enc = s.encoding();
         Map<String, Long> perFile = new HashMap<>();
         records.mapToPair(r -> new Tuple2<>(r.split() + "/" + r.fileIndex(), 1L)).countByKey()
                 .forEach((k, v) -> perFile.put(k, v));
-        Ordinals ord = Ordinals.of(files, perFile, s.limit(), s.validationRows());
+        Ordinals ord = Ordinals.of(files, perFile, s.limit(), s.validationRows(), s.testRows(),
+                s.holdout().equals("shuffled"), s.holdoutSeed());
         JavaRDD<Placed> placed = records.map(r -> ord.place(r)).filter(p -> p.split() != null);
 
         JavaRDD<Placed> bad = placed.filter(p -> !p.record().ok());
@@ -139,9 +171,22 @@ public final class Prepare {
         details.put("binarizeSeed", enc.seed());
         details.put("maxValue", enc.maxValue());
         details.put("validationRows", s.validationRows());
+        details.put("testRows", s.testRows());
+        details.put("holdout", s.holdout());
+        details.put("holdoutSeed", s.holdoutSeed());
         details.put("limit", s.limit());
+        details.putAll(textFacts);
         details.put("created", Instant.now().toString());
-        Manifest manifest = new Manifest(s.shape(), enc.valueType(), splits, rejected, details);
+        JavaRDD<SourceRecord> trainRows = placed.filter(p -> p.record().ok() && p.split().equals("train"))
+                .map(Placed::record);
+        int classes = trainRows.map(SourceRecord::label).fold(-1, Math::max) + 1;
+        double[][] standardization = enc.real() ? Standardization.of(trainRows, enc.width(), details) : null;
+        String vocabulary = s.format().equals("text") ? s.readers().vocabulary() : null;
+        Domain domain = new Domain(vocabulary != null ? "uint8" : enc.valueType(),
+                vocabulary != null ? vocabulary.length() : enc.levels(), classes,
+                standardization == null ? null : standardization[0], standardization == null ? null : standardization[1],
+                vocabulary);
+        Manifest manifest = new Manifest(s.shape(), domain, splits, rejected, details);
         Outputs.writeText(staging + "/" + Manifest.FILE, manifest.toJson(), hconf);
         return manifest;
     }
@@ -226,9 +271,10 @@ public final class Prepare {
     }
 
     /** File offsets per source split, the limit and the validation cut, computed once on the driver. */
-    record Ordinals(Map<String, Long> offsets, Map<String, Long> totals, long limit, long validationRows)
-            implements java.io.Serializable {
-        static Ordinals of(List<SourceFile> files, Map<String, Long> perFile, long limit, long validationRows) {
+    record Ordinals(Map<String, Long> offsets, Map<String, Long> totals, long limit, long validationRows,
+                    long testRows, boolean shuffled, long seed) implements java.io.Serializable {
+        static Ordinals of(List<SourceFile> files, Map<String, Long> perFile, long limit, long validationRows,
+                           long testRows, boolean shuffled, long seed) {
             Map<String, Long> offsets = new HashMap<>();
             Map<String, Long> totals = new HashMap<>();
             for (SourceFile f : files) {
@@ -240,11 +286,12 @@ public final class Prepare {
                 totals.replaceAll((k, v) -> Math.min(v, limit));
             }
             long train = totals.getOrDefault("train", 0L);
-            if (validationRows >= train) {
-                throw new IllegalArgumentException("validation-rows = " + validationRows + " leaves no training rows ("
+            if (validationRows + testRows >= train) {
+                throw new IllegalArgumentException("validation-rows = " + validationRows
+                        + (testRows > 0 ? " and test-rows = " + testRows : "") + " leave no training rows ("
                         + train + " train records" + (limit > 0 ? " after limit " + limit : "") + ")");
             }
-            return new Ordinals(offsets, totals, limit, validationRows);
+            return new Ordinals(offsets, totals, limit, validationRows, testRows, shuffled, seed);
         }
 
         Placed place(SourceRecord r) {
@@ -253,7 +300,12 @@ public final class Prepare {
             if (ordinal >= total) {
                 return new Placed(null, ordinal, r);
             }
-            String split = r.split().equals("train") && ordinal >= total - validationRows ? "valid" : r.split();
+            if (!r.split().equals("train")) {
+                return new Placed(r.split(), ordinal, r);
+            }
+            long position = shuffled ? Holdout.permute(ordinal, total, seed) : ordinal;
+            String split = position >= total - testRows ? "test"
+                    : position >= total - testRows - validationRows ? "valid" : "train";
             return new Placed(split, ordinal, r);
         }
     }

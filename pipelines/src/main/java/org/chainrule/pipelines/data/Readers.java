@@ -37,7 +37,7 @@ public final class Readers {
     }
 
     /** The source formats {@code prepare.format} accepts. */
-    public static final List<String> FORMATS = List.of("idx", "csv", "parquet");
+    public static final List<String> FORMATS = List.of("idx", "csv", "parquet", "text");
 
     /**
      * Options of the text and Parquet readers.
@@ -46,8 +46,21 @@ public final class Readers {
      * @param header      whether a CSV file starts with a header line
      * @param labelColumn CSV: 0-based column holding the label, or -1; Parquet: the column named {@code label}
      *                    is used when present
+     * @param columns     CSV: the value columns, in order, as 0-based indices or header names; empty = every column
+     *                    but the label
+     * @param sequenceLength text: characters per record
+     * @param vocabulary  text: the characters, character i stored as value i
      */
-    public record Options(char delimiter, boolean header, int labelColumn) implements java.io.Serializable {
+    public record Options(char delimiter, boolean header, int labelColumn, List<String> columns, int sequenceLength,
+                          String vocabulary) implements java.io.Serializable {
+        public Options(char delimiter, boolean header, int labelColumn) {
+            this(delimiter, header, labelColumn, List.of(), 0, null);
+        }
+
+        /** The same options with a vocabulary (found by scanning the text). */
+        public Options withVocabulary(String v) {
+            return new Options(delimiter, header, labelColumn, columns, sequenceLength, v);
+        }
     }
 
     public static void read(String format, SourceFile f, Encoding enc, Options opt, Configuration conf,
@@ -57,6 +70,7 @@ public final class Readers {
                 case "idx" -> readIdx(f, enc, conf, out);
                 case "csv" -> readCsv(f, enc, opt, conf, out);
                 case "parquet" -> readParquet(f, enc, conf, out);
+                case "text" -> readText(f, opt, conf, out);
                 default -> throw new IllegalArgumentException("unknown format " + format + "; known: " + FORMATS);
             }
         } catch (IOException e) {
@@ -142,18 +156,145 @@ public final class Readers {
             long row = 0;
             boolean first = true;
             String sep = java.util.regex.Pattern.quote(String.valueOf(opt.delimiter()));
+            int[] columns = null;
             while ((line = in.readLine()) != null) {
                 if (first && opt.header()) {
                     first = false;
+                    columns = csvColumns(f, opt, line.split(sep, -1));
                     continue;
+                }
+                if (first) {
+                    columns = csvColumns(f, opt, null);
                 }
                 first = false;
                 if (line.isBlank()) {
                     continue; // not a record: blank lines (a trailing newline) carry no data
                 }
-                out.accept(parseCsvLine(f, row++, line.split(sep, -1), enc, opt));
+                String[] fields = line.split(sep, -1);
+                out.accept(columns == null ? parseCsvLine(f, row++, fields, enc, opt)
+                        : parseCsvColumns(f, row++, fields, columns, enc, opt));
             }
         }
+    }
+
+    /**
+     * The value columns named by {@code csv.columns} as 0-based indices (null: every column but the label). Names need
+     * a header line; a name or index that is not there fails the whole file, naming it.
+     */
+    private static int[] csvColumns(SourceFile f, Options opt, String[] header) {
+        if (opt.columns().isEmpty()) {
+            return null;
+        }
+        int[] idx = new int[opt.columns().size()];
+        for (int i = 0; i < idx.length; i++) {
+            String c = opt.columns().get(i).trim();
+            if (c.matches("\\d+")) {
+                idx[i] = Integer.parseInt(c);
+            } else {
+                if (header == null) {
+                    throw new IllegalArgumentException(f.path() + ": csv.columns names column '" + c
+                            + "' but the file has no header (set csv.header = true or use 0-based indices)");
+                }
+                idx[i] = -1;
+                for (int h = 0; h < header.length; h++) {
+                    if (header[h].trim().replace("\"", "").equals(c)) {
+                        idx[i] = h;
+                    }
+                }
+                if (idx[i] < 0) {
+                    throw new IllegalArgumentException(f.path() + ": no column named '" + c + "' in the header "
+                            + java.util.Arrays.toString(header));
+                }
+            }
+        }
+        return idx;
+    }
+
+    private static SourceRecord parseCsvColumns(SourceFile f, long row, String[] fields, int[] columns, Encoding enc,
+                                                Options opt) {
+        int label = -1;
+        if (opt.labelColumn() >= 0) {
+            if (opt.labelColumn() >= fields.length) {
+                return SourceRecord.bad(f, row, -1, "no label column " + (opt.labelColumn() + 1) + " (only "
+                        + fields.length + " fields)");
+            }
+            try {
+                label = labelOf(fields[opt.labelColumn()].trim());
+            } catch (NumberFormatException e) {
+                return SourceRecord.bad(f, row, opt.labelColumn(), "label is not an integer: '"
+                        + fields[opt.labelColumn()].trim() + "'");
+            }
+        }
+        double[] values = new double[columns.length];
+        for (int i = 0; i < columns.length; i++) {
+            int c = columns[i];
+            if (c >= fields.length) {
+                return SourceRecord.bad(f, row, c, "missing: the row has only " + fields.length + " fields");
+            }
+            String s = fields[c].trim();
+            try {
+                values[i] = Double.parseDouble(s);
+            } catch (NumberFormatException e) {
+                return SourceRecord.bad(f, row, c, "not a number: '" + s + "'");
+            }
+        }
+        return enc.encode(f, row, values, label);
+    }
+
+    private static int labelOf(String s) {
+        double v = Double.parseDouble(s);
+        if (v != Math.rint(v) || v < 0 || v > Integer.MAX_VALUE) {
+            throw new NumberFormatException(s);
+        }
+        return (int) v;
+    }
+
+    /**
+     * Text: the file's characters (UTF-8) cut into consecutive records of {@code sequenceLength} characters, each
+     * character stored as its index in the vocabulary. A character outside the vocabulary makes its record bad (column
+     * = position in the record). The last {@code length mod sequenceLength} characters form no record; the manifest
+     * counts them.
+     */
+    private static void readText(SourceFile f, Options opt, Configuration conf, Consumer<SourceRecord> out)
+            throws IOException {
+        String text = readAll(f.path(), conf);
+        int t = opt.sequenceLength();
+        int[] index = vocabularyIndex(opt.vocabulary());
+        long records = text.length() / t;
+        for (long r = 0; r < records; r++) {
+            byte[] x = new byte[t];
+            SourceRecord rec = null;
+            for (int i = 0; i < t; i++) {
+                char ch = text.charAt((int) (r * t + i));
+                int v = ch < index.length ? index[ch] : -1;
+                if (v < 0) {
+                    rec = SourceRecord.bad(f, r, i, "character " + describeChar(ch) + " is not in the vocabulary");
+                    break;
+                }
+                x[i] = (byte) v;
+            }
+            out.accept(rec != null ? rec : SourceRecord.good(f, r, -1, x));
+        }
+    }
+
+    /** The whole of a text file, decoded as UTF-8 (gzip is recognized). */
+    public static String readAll(String path, Configuration conf) throws IOException {
+        try (InputStream in = open(path, conf)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static int[] vocabularyIndex(String vocabulary) {
+        int[] index = new int[65536];
+        java.util.Arrays.fill(index, -1);
+        for (int i = 0; i < vocabulary.length(); i++) {
+            index[vocabulary.charAt(i)] = i;
+        }
+        return index;
+    }
+
+    static String describeChar(char ch) {
+        return ch >= 32 && ch < 127 ? "'" + ch + "'" : String.format("U+%04X", (int) ch);
     }
 
     private static SourceRecord parseCsvLine(SourceFile f, long row, String[] fields, Encoding enc, Options opt) {

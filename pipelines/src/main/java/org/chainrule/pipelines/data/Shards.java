@@ -25,15 +25,17 @@ public final class Shards {
     public static JavaRDD<Example> read(SparkSession spark, String dir, String split, Manifest manifest) {
         manifest.split(split, dir);
         int dims = manifest.dims();
+        int bytes = dims * manifest.domain().bytesPerValue();
         return spark.read().schema(SCHEMA).parquet(dir + "/" + split)
                 .select(functions.col("row_id"), functions.col("label"), functions.col("x"),
                         functions.input_file_name().as("file"))
                 .javaRDD()
                 .map((Row r) -> {
                     byte[] x = (byte[]) r.get(2);
-                    if (x == null || x.length != dims) {
+                    if (x == null || x.length != bytes) {
                         throw new IllegalArgumentException(r.getString(3) + " row_id " + r.getLong(0) + ": "
-                                + (x == null ? "no values" : x.length + " values") + ", the manifest says " + dims);
+                                + (x == null ? "no values" : x.length + " bytes") + ", the manifest says " + dims
+                                + " values of " + bytes / dims + " byte(s)");
                     }
                     return new Example(r.getLong(0), r.getInt(1), x);
                 });

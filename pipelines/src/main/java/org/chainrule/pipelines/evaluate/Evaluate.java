@@ -58,8 +58,17 @@ public final class Evaluate {
         }
         if (!spec.valueType().equals(manifest.valueType())) {
             throw new IllegalArgumentException("a " + spec.type() + " model is a density over " + spec.valueType()
-                    + " data, but dataset " + dataDir + " holds " + manifest.valueType()
-                    + " values (prepare it with binarize = stochastic or threshold)");
+                    + " data, but dataset " + dataDir + " holds " + manifest.valueType() + " values"
+                    + (spec.valueType().equals("binary") ? " (prepare it with binarize = stochastic or threshold)" : ""));
+        }
+        if (spec.levels() != manifest.domain().levels()) {
+            throw new IllegalArgumentException("a " + spec.type() + " model has " + spec.levels()
+                    + " values per dimension, but dataset " + dataDir + " has " + manifest.domain().levels());
+        }
+        if (spec.contextSize() > 0 && spec.contextSize() != manifest.domain().classes()) {
+            throw new IllegalArgumentException("a model conditioned on " + spec.contextSize()
+                    + " classes cannot score dataset " + dataDir + ", whose labels have "
+                    + manifest.domain().classes() + " classes");
         }
     }
 
@@ -70,18 +79,24 @@ public final class Evaluate {
         Manifest manifest = Manifest.read(s.data(), hconf);
         SavedModel model = SavedModel.load(s.model(), false, hconf);
         checkCompatible(model.spec(), manifest, s.data());
+        String vocabulary = model.domain().vocabulary();
+        if (vocabulary != null && !vocabulary.equals(manifest.domain().vocabulary())) {
+            throw new IllegalArgumentException("dataset " + s.data() + " encodes characters with a different vocabulary"
+                    + " than the model's; prepare it with prepare.text.vocabulary set to the model's (in "
+                    + s.model() + "/model.json, data.vocabulary)");
+        }
         manifest.split(s.split(), s.data());
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<SavedModel.Payload> payload = jsc.broadcast(model.payload());
         try {
-            return Outputs.staged(s.output(), hconf, staging -> score(spark, s, model.spec(), manifest, payload, staging));
+            return Outputs.staged(s.output(), hconf, staging -> score(spark, s, model, manifest, payload, staging));
         } finally {
             payload.destroy();
         }
     }
 
     /** Scores into {@code staging}: the Parquet, then the summary computed from the Parquet as written. */
-    private static Map<String, Object> score(SparkSession spark, Settings s, ModelSpec spec, Manifest manifest,
+    private static Map<String, Object> score(SparkSession spark, Settings s, SavedModel model, Manifest manifest,
                                              Broadcast<SavedModel.Payload> payload, String staging) {
         int dims = manifest.dims();
         long expected = manifest.split(s.split(), s.data()).rows();
@@ -106,7 +121,7 @@ public final class Evaluate {
         double stdErr = count > 1 ? agg.getDouble(2) / Math.sqrt(count) : 0.0;
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("model", s.model());
-        summary.put("modelType", spec.type());
+        summary.put("modelType", model.spec().type());
         summary.put("data", s.data());
         summary.put("split", s.split());
         summary.put("count", count);
@@ -115,8 +130,10 @@ public final class Evaluate {
         summary.put("bitsPerDim", Units.bitsPerDim(meanNll, dims));
         summary.put("dims", dims);
         summary.put("nonFiniteRows", agg.get(3) == null ? 0L : ((Number) agg.get(3)).longValue());
-        summary.put("units", "nats per example, exact log-likelihood of the " + manifest.valueType()
-                + " data as stored; bits/dim = nats / (dims * ln 2)");
+        summary.put("units", model.domain().unitsDescription() + "; bits/dim = nats / (dims * ln 2)");
+        if (model.domain().isReal()) {
+            summary.put("meanLogLikelihoodNats", -meanNll);
+        }
         summary.put("seconds", seconds);
         summary.put("rowsPerSecond", count / seconds);
         Outputs.writeText(staging + "/summary.json", Json.render(summary),

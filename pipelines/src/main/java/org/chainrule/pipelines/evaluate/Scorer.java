@@ -3,7 +3,6 @@ package org.chainrule.pipelines.evaluate;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.broadcast.Broadcast;
 import org.chainrule.models.DensityModel;
-import org.chainrule.pipelines.data.Batches;
 import org.chainrule.pipelines.data.Example;
 import org.chainrule.pipelines.io.SavedModel;
 
@@ -54,7 +53,7 @@ public final class Scorer {
                 if (batch.isEmpty()) {
                     return false;
                 }
-                double[] lp = model.logProb(Batches.matrix(batch, dims)).toDoubleVector();
+                double[] lp = model.logProb(payload.values(batch, dims), payload.context(batch)).toDoubleVector();
                 for (int i = 0; i < lp.length; i++) {
                     ready.add(new Scored(batch.get(i).rowId(), lp[i]));
                 }

@@ -4,6 +4,10 @@ import com.typesafe.config.Config;
 import org.apache.hadoop.conf.Configuration;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
+import org.chainrule.pipelines.data.Batches;
+import org.chainrule.pipelines.data.Domain;
+import org.chainrule.pipelines.data.Example;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 
@@ -13,6 +17,7 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.zip.ZipEntry;
@@ -27,11 +32,18 @@ import java.util.zip.ZipInputStream;
  *
  * @param spec       the architecture
  * @param network    the DL4J network (with updater state when loaded for training)
+ * @param domain     the data it models: value type, levels, label classes, standardization, vocabulary
  * @param settings   the settings the model was trained with, as written to {@code model.json}
  * @param provenance where it came from: data manifest checksum, seed, versions, git commit, time
  */
-public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Map<String, Object> settings,
+public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Domain domain, Map<String, Object> settings,
                          Map<String, Object> provenance) {
+
+    /** A model of data whose domain is what the spec itself implies (no labels, standardization or vocabulary). */
+    public SavedModel(ModelSpec spec, MultiLayerNetwork network, Map<String, Object> settings,
+                      Map<String, Object> provenance) {
+        this(spec, network, Domain.of(spec), settings, provenance);
+    }
 
     public static final String NETWORK = "network.zip";
     public static final String DESCRIPTION = "model.json";
@@ -53,6 +65,7 @@ public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Map<String, 
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("format", "chainrule-model/1");
             doc.put("spec", spec.toMap());
+            doc.put("data", domain.toMap());
             doc.put("settings", settings);
             doc.put("provenance", provenance);
             Outputs.writeText(staging + "/" + DESCRIPTION, Json.render(doc), conf);
@@ -68,7 +81,8 @@ public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Map<String, 
         Config doc = Json.parse(Outputs.readText(dir + "/" + DESCRIPTION, conf), dir + "/" + DESCRIPTION);
         ModelSpec spec = ModelSpec.fromConfig(doc.getConfig("spec"));
         MultiLayerNetwork net = restore(Outputs.readBytes(dir + "/" + NETWORK, conf), withUpdater, dir + "/" + NETWORK);
-        return new SavedModel(spec, net, doc.getConfig("settings").root().unwrapped(),
+        Domain domain = doc.hasPath("data") ? Domain.fromConfig(doc.getConfig("data"), spec.levels()) : Domain.of(spec);
+        return new SavedModel(spec, net, domain, doc.getConfig("settings").root().unwrapped(),
                 doc.getConfig("provenance").root().unwrapped());
     }
 
@@ -104,19 +118,33 @@ public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Map<String, 
         }
     }
 
-    /** What executors need to rebuild the density: the spec and the network bytes (no updater). */
+    /** What executors need to rebuild the density: the spec, the network bytes (no updater) and the domain. */
     public Payload payload() {
-        return new Payload(spec, networkBytes(network, false));
+        return new Payload(spec, networkBytes(network, false), domain);
     }
 
-    /** A density model in transit to executors. */
-    public record Payload(ModelSpec spec, byte[] network) implements Serializable {
+    /**
+     * A density model in transit to executors, with what it takes to feed it rows: the values decoded per the
+     * domain and, for a class-conditional model, the one-hot label context.
+     */
+    public record Payload(ModelSpec spec, byte[] network, Domain domain) implements Serializable {
+        /** The density of the data in its original units. */
         public DensityModel density() {
-            return spec.densityOf(restore(network, false, "broadcast model"));
+            return domain.originalUnits(spec.densityOf(restore(network, false, "broadcast model")));
         }
 
-        public static Payload of(ModelSpec spec, MultiLayerNetwork network) {
-            return new Payload(spec, networkBytes(network, false));
+        public static Payload of(ModelSpec spec, MultiLayerNetwork network, Domain domain) {
+            return new Payload(spec, networkBytes(network, false), domain);
+        }
+
+        /** The examples' values, {@code [rows, dims]}, in the data's original units. */
+        public INDArray values(List<Example> rows, int dims) {
+            return Batches.matrix(rows, dims, domain.isReal());
+        }
+
+        /** The examples' context for a conditional model, or null when the model is unconditional. */
+        public INDArray context(List<Example> rows) {
+            return spec.contextSize() == 0 ? null : Batches.oneHotLabels(rows, spec.contextSize());
         }
     }
 }

@@ -13,6 +13,8 @@ import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.Seeds;
 import org.chainrule.pipelines.Progress;
+import org.chainrule.pipelines.data.Batches;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.chainrule.pipelines.io.Json;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.Pictures;
@@ -32,7 +34,9 @@ public final class Sample {
     public static final StructType SCHEMA = new StructType()
             .add("sample_id", DataTypes.LongType, false)
             .add("seed", DataTypes.LongType, false)
-            .add("values", DataTypes.createArrayType(DataTypes.FloatType, false), false);
+            .add("label", DataTypes.IntegerType, false)
+            .add("values", DataTypes.createArrayType(DataTypes.FloatType, false), false)
+            .add("text", DataTypes.StringType, true);
 
     private Sample() {
     }
@@ -45,9 +49,16 @@ public final class Sample {
      * @param blockSize samples drawn together in one batch
      * @param maxPicture samples shown in the PNG grid (at most)
      * @param overwrite replace an existing output
+     * @param labels    class-conditional models: sample i is drawn given labels[i mod size] (empty: every class in
+     *                  turn); must be empty for an unconditional model
+     * @param temperature sampling temperature (1 = the model; lower is sharper), for models that support it
      */
     public record Settings(String model, String output, long count, long seed, int blockSize, int maxPicture,
-                           boolean overwrite) {
+                           boolean overwrite, List<Integer> labels, double temperature) {
+        public Settings(String model, String output, long count, long seed, int blockSize, int maxPicture,
+                        boolean overwrite) {
+            this(model, output, count, seed, blockSize, maxPicture, overwrite, List.of(), 1.0);
+        }
     }
 
     /** Runs the sampler; returns its summary. */
@@ -55,6 +66,17 @@ public final class Sample {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         Outputs.checkTarget(s.output(), s.overwrite(), hconf);
         SavedModel model = SavedModel.load(s.model(), false, hconf);
+        int classes = model.spec().contextSize();
+        if (classes == 0 && !s.labels().isEmpty()) {
+            throw new IllegalArgumentException("sample.labels is set but the model in " + s.model()
+                    + " is not class-conditional");
+        }
+        for (int label : s.labels()) {
+            if (label < 0 || label >= classes) {
+                throw new IllegalArgumentException("sample.labels holds " + label + " but the model in " + s.model()
+                        + " is conditioned on classes 0.." + (classes - 1));
+            }
+        }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<long[]> blocks = new ArrayList<>();
         for (long start = 0; start < s.count(); start += s.blockSize()) {
@@ -63,7 +85,7 @@ public final class Sample {
         int partitions = Math.max(1, Math.min(blocks.size(), jsc.defaultParallelism() * 2));
         Broadcast<SavedModel.Payload> payload = jsc.broadcast(model.payload());
         try {
-            return Outputs.staged(s.output(), hconf, staging -> draw(spark, s, model.spec(), blocks, partitions,
+            return Outputs.staged(s.output(), hconf, staging -> draw(spark, s, model, blocks, partitions,
                     payload, staging));
         } finally {
             payload.destroy();
@@ -71,11 +93,17 @@ public final class Sample {
     }
 
     /** Draws into {@code staging}: the Parquet, the picture from the Parquet as written, the summary. */
-    private static Map<String, Object> draw(SparkSession spark, Settings s, ModelSpec spec, List<long[]> blocks,
+    private static Map<String, Object> draw(SparkSession spark, Settings s, SavedModel model, List<long[]> blocks,
                                             int partitions, Broadcast<SavedModel.Payload> payload, String staging) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         long root = s.seed();
+        ModelSpec spec = model.spec();
+        int classes = spec.contextSize();
+        int[] labels = s.labels().isEmpty() ? java.util.stream.IntStream.range(0, classes).toArray()
+                : s.labels().stream().mapToInt(Integer::intValue).toArray();
+        double temperature = s.temperature();
+        String vocabulary = model.domain().vocabulary();
         long t0 = System.nanoTime();
         Progress.say("sample", "drawing " + s.count() + " samples from " + s.model() + " (seed " + root + ", "
                 + blocks.size() + " blocks on " + partitions + " partitions)");
@@ -91,13 +119,23 @@ public final class Sample {
                 for (int i = 0; i < seeds.length; i++) {
                     seeds[i] = Seeds.derive(root, b[0] + i);
                 }
-                float[][] x = m.sample(seeds).toFloatMatrix();
+                int[] rowLabels = new int[seeds.length];
+                for (int i = 0; i < seeds.length; i++) {
+                    rowLabels[i] = classes == 0 ? -1 : labels[(int) ((b[0] + i) % labels.length)];
+                }
+                INDArray context = classes == 0 ? null : Batches.oneHot(rowLabels, classes);
+                float[][] x = m.sample(seeds, context, temperature).toFloatMatrix();
                 for (int i = 0; i < seeds.length; i++) {
                     Float[] boxed = new Float[x[i].length];
+                    StringBuilder text = vocabulary == null ? null : new StringBuilder(x[i].length);
                     for (int d = 0; d < boxed.length; d++) {
                         boxed[d] = x[i][d];
+                        if (text != null) {
+                            text.append(vocabulary.charAt((int) x[i][d]));
+                        }
                     }
-                    out.add(RowFactory.create(b[0] + i, seeds[i], boxed));
+                    out.add(RowFactory.create(b[0] + i, seeds[i], rowLabels[i], boxed,
+                            text == null ? null : text.toString()));
                 }
             }
             return out.iterator();
@@ -105,17 +143,17 @@ public final class Sample {
         spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/samples.parquet");
         double seconds = (System.nanoTime() - t0) / 1e9;
         long[] shape = spec.eventShape();
-        boolean image = s.maxPicture() > 0
+        boolean image = s.maxPicture() > 0 && !model.domain().isReal()
                 && (shape.length == 2 || (shape.length == 3 && (shape[2] == 1 || shape[2] == 3)));
         if (image) {
             List<Row> first = spark.read().parquet(staging + "/samples.parquet").orderBy("sample_id")
                     .limit(s.maxPicture()).collectAsList();
             float[][] images = new float[first.size()][];
             for (int i = 0; i < images.length; i++) {
-                List<Float> v = first.get(i).getList(2);
+                List<Float> v = first.get(i).getList(3);
                 images[i] = new float[v.size()];
                 for (int d = 0; d < v.size(); d++) {
-                    images[i][d] = v.get(d) / maxValue(spec.valueType());
+                    images[i][d] = v.get(d) / Math.max(1, model.domain().levels() - 1);
                 }
             }
             int channels = shape.length == 3 ? (int) shape[2] : 1;
@@ -131,13 +169,24 @@ public final class Sample {
         summary.put("seconds", seconds);
         summary.put("samplesPerSecond", s.count() / seconds);
         summary.put("picture", image ? "samples.png" : "none");
+        summary.put("temperature", temperature);
+        if (classes > 0) {
+            summary.put("labels", "sample i is drawn given label labels[i mod " + labels.length + "] of "
+                    + java.util.Arrays.toString(labels) + "; the label column says which");
+        }
+        if (vocabulary != null) {
+            List<Row> texts = spark.read().parquet(staging + "/samples.parquet").orderBy("sample_id")
+                    .limit(Math.max(1, Math.min(20, (int) s.count()))).collectAsList();
+            StringBuilder txt = new StringBuilder();
+            texts.forEach(r -> txt.append("--- sample ").append(r.getLong(0)).append(" (seed ").append(r.getLong(1))
+                    .append(")\n").append(r.getString(4)).append("\n"));
+            Outputs.writeText(staging + "/samples.txt", txt.toString(), hconf);
+            summary.put("text", "samples.txt (the first " + texts.size() + " samples as text)");
+        }
         Outputs.writeText(staging + "/summary.json", Json.render(summary), hconf);
         Progress.say("sample", String.format("%d samples in %s (%.1f samples/s) -> %s", s.count(),
                 Progress.duration(seconds), s.count() / seconds, s.output()));
         return summary;
     }
 
-    private static float maxValue(String valueType) {
-        return valueType.equals("binary") ? 1f : 255f;
-    }
 }

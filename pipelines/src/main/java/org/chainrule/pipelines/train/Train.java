@@ -18,6 +18,7 @@ import org.chainrule.models.Seeds;
 import org.chainrule.models.Units;
 import org.chainrule.pipelines.Progress;
 import org.chainrule.pipelines.data.Batches;
+import org.chainrule.pipelines.data.Domain;
 import org.chainrule.pipelines.data.Example;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Shards;
@@ -168,16 +169,17 @@ public final class Train {
                     break;
                 }
                 long t0 = System.nanoTime();
-                long steps = fitEpoch(jsc, net, train, s, workers, epoch, dims, runStart, startEpoch);
+                long steps = fitEpoch(jsc, net, train, s, manifest.domain(), workers, epoch, dims, runStart,
+                        startEpoch);
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), net));
+                Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), net, manifest.domain()));
                 double trainNll = Scorer.meanNll(trainEval, payload, dims, s.evalBatchSize())[0];
                 double validNll = Scorer.meanNll(valid, payload, dims, s.evalBatchSize())[0];
                 payload.destroy();
                 history.add(new EpochMetrics(epoch + 1, steps, trainNll, validNll, seconds, trainRows / seconds));
                 boolean improved = validNll < best;
                 Map<String, Object> provenance = provenance(s, manifest, history.size());
-                SavedModel current = new SavedModel(s.spec(), net, s.record(), provenance);
+                SavedModel current = new SavedModel(s.spec(), net, manifest.domain(), s.record(), provenance);
                 if (improved) {
                     best = validNll;
                     sinceBest = 0;
@@ -228,8 +230,9 @@ public final class Train {
      * tagged with its connectivity variant. Steps interleave the partitions (step = position * partitions +
      * partition), so any range of steps draws evenly from every worker's partition and needs no shuffle.
      */
-    public static JavaPairRDD<DataSet, Long> epochBatches(JavaRDD<Example> train, ModelSpec spec, int batchSize,
-                                                          long seed, int epoch, int partitions, int dims) {
+    public static JavaPairRDD<DataSet, Long> epochBatches(JavaRDD<Example> train, ModelSpec spec, Domain domain,
+                                                          int batchSize, long seed, int epoch, int partitions,
+                                                          int dims) {
         long epochSeed = Seeds.derive(seed, epoch);
         int variants = spec.variantCount();
         return train.mapToPair(e -> new Tuple2<>(Seeds.derive(epochSeed, e.rowId()), e))
@@ -243,9 +246,11 @@ public final class Train {
                         if (batch.size() == batchSize || !it.hasNext()) {
                             long step = (long) out.size() * partitions + p;
                             int variant = (int) (Seeds.uniform(Seeds.derive(epochSeed, step)) * variants);
-                            INDArray x = Batches.matrix(batch, dims);
-                            out.add(new Tuple2<>(new DataSet(spec.trainingFeatures(x, variant), spec.trainingLabels(x)),
-                                    step));
+                            INDArray x = domain.standardize(Batches.matrix(batch, dims, domain.isReal()));
+                            INDArray context = spec.contextSize() == 0 ? null
+                                    : Batches.oneHotLabels(batch, spec.contextSize());
+                            out.add(new Tuple2<>(new DataSet(spec.trainingFeatures(x, context, variant),
+                                    spec.trainingLabels(x)), step));
                             batch.clear();
                         }
                     }
@@ -274,8 +279,9 @@ public final class Train {
     }
 
     private static long fitEpoch(JavaSparkContext jsc, MultiLayerNetwork net, JavaRDD<Example> train, Settings s,
-                                 int workers, int epoch, int dims, long runStart, int startEpoch) {
-        JavaPairRDD<DataSet, Long> batches = epochBatches(train, s.spec(), s.batchSize(), s.seed(), epoch, workers, dims)
+                                 Domain domain, int workers, int epoch, int dims, long runStart, int startEpoch) {
+        JavaPairRDD<DataSet, Long> batches = epochBatches(train, s.spec(), domain, s.batchSize(), s.seed(), epoch,
+                workers, dims)
                 .persist(StorageLevel.MEMORY_ONLY());
         try {
             long total = batches.count();

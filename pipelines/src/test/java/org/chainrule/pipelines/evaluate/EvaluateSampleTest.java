@@ -107,9 +107,9 @@ class EvaluateSampleTest {
         assertEquals(12, ra.size());
         for (int i = 0; i < 12; i++) {
             assertEquals(ra.get(i).getLong(1), rb.get(i).getLong(1));
-            assertEquals(ra.get(i).getList(2), rb.get(i).getList(2), "sample " + i);
+            assertEquals(ra.get(i).getList(3), rb.get(i).getList(3), "sample " + i);
         }
-        assertTrue(ra.stream().allMatch(r -> r.getList(2).stream().allMatch(v -> (Float) v == 0f || (Float) v == 1f)));
+        assertTrue(ra.stream().allMatch(r -> r.getList(3).stream().allMatch(v -> (Float) v == 0f || (Float) v == 1f)));
         assertTrue(Files.exists(Path.of(a, "samples.png")));
     }
 

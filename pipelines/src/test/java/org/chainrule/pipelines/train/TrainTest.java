@@ -61,7 +61,7 @@ class TrainTest {
         local.init();
         JavaRDD<Example> train = Shards.read(spark, data, "train", manifest);
         for (int epoch = 0; epoch < 2; epoch++) {
-            List<Tuple2<DataSet, Long>> batches = Train.epochBatches(train, spec, s.batchSize(), s.seed(), epoch, 1,
+            List<Tuple2<DataSet, Long>> batches = Train.epochBatches(train, spec, manifest.domain(), s.batchSize(), s.seed(), epoch, 1,
                     784).collect();
             batches.stream().sorted(Comparator.comparingLong(Tuple2::_2)).forEach(b -> local.fit(b._1()));
         }
