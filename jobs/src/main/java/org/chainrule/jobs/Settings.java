@@ -202,25 +202,23 @@ public final class Settings {
         if (delimiter.length() != 1) {
             problems.add(ROOT + ".prepare.csv.delimiter must be one character, got '" + delimiter + "'");
         }
-        Prepare.Settings s = new Prepare.Settings(format, strings("prepare.train"), strings("prepare.train-labels"),
-                strings("prepare.test"), strings("prepare.test-labels"), str("data"), shape,
-                num("prepare.validation-rows", 0, Long.MAX_VALUE), num("prepare.limit", 0, Long.MAX_VALUE),
-                null, new Readers.Options(delimiter.isEmpty() ? ',' : delimiter.charAt(0), bool("prepare.csv.header"),
-                integer("prepare.csv.label-column", -1, Integer.MAX_VALUE), strings("prepare.csv.columns"),
-                sequenceLength, read("prepare.text.vocabulary", () -> config.getString("prepare.text.vocabulary"), "")),
-                integer("prepare.shards", 1, 100_000),
-                oneOf("prepare.on-bad-row", List.of("fail", "quarantine")).equals("quarantine"), overwrite);
+        List<String> train = strings("prepare.train");
+        List<String> test = strings("prepare.test");
+        Readers.Options readers = new Readers.Options(delimiter.isEmpty() ? ',' : delimiter.charAt(0),
+                bool("prepare.csv.header"), integer("prepare.csv.label-column", -1, Integer.MAX_VALUE),
+                strings("prepare.csv.columns"), sequenceLength,
+                read("prepare.text.vocabulary", () -> config.getString("prepare.text.vocabulary"), ""));
         String holdout = oneOf("prepare.holdout", Prepare.Settings.HOLDOUTS);
         long testRows = num("prepare.test-rows", 0, Long.MAX_VALUE);
         long holdoutSeed = num("prepare.holdout-seed", Long.MIN_VALUE, Long.MAX_VALUE);
-        if (s.train().isEmpty()) {
+        if (train.isEmpty()) {
             problems.add(ROOT + ".prepare.train lists no files");
         }
-        if (s.test().isEmpty() && testRows == 0) {
+        if (test.isEmpty() && testRows == 0) {
             problems.add(ROOT + ".prepare.test lists no files (list test files, or set prepare.test-rows to hold out"
                     + " training records as the test split)");
         }
-        if (!s.test().isEmpty() && testRows > 0) {
+        if (!test.isEmpty() && testRows > 0) {
             problems.add(ROOT + ".prepare.test-rows = " + testRows + " but prepare.test lists files; use one or the"
                     + " other");
         }
@@ -228,11 +226,17 @@ public final class Settings {
             problems.add(ROOT + ".prepare.shape has " + width + " values per event; at most 1,000,000 are supported");
         }
         long seed = num("prepare.binarize-seed", Long.MIN_VALUE, Long.MAX_VALUE);
+        List<String> trainLabels = strings("prepare.train-labels");
+        List<String> testLabels = strings("prepare.test-labels");
+        String output = str("data");
+        long validationRows = num("prepare.validation-rows", 0, Long.MAX_VALUE);
+        long limit = num("prepare.limit", 0, Long.MAX_VALUE);
+        int shards = integer("prepare.shards", 1, 100_000);
+        boolean quarantine = oneOf("prepare.on-bad-row", List.of("fail", "quarantine")).equals("quarantine");
         check();
         Encoding enc = new Encoding((int) width, maxValue, binarize, seed, real);
-        return new Prepare.Settings(s.format(), s.train(), s.trainLabels(), s.test(), s.testLabels(), s.output(),
-                s.shape(), s.validationRows(), s.limit(), enc, s.readers(), s.shards(), s.quarantine(), overwrite,
-                holdout, testRows, holdoutSeed);
+        return new Prepare.Settings(format, train, trainLabels, test, testLabels, output, shape, validationRows, limit,
+                enc, readers, shards, quarantine, overwrite, holdout, testRows, holdoutSeed);
     }
 
     /** The model spec for events of the given shape. */
