@@ -4,6 +4,9 @@ import com.typesafe.config.Config;
 import org.chainrule.models.BernoulliLogitLoss;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
+import org.chainrule.models.NllOutputLoss;
+import org.chainrule.models.conditionals.Bernoulli;
+import org.chainrule.models.conditionals.OutputFamily;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -13,6 +16,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.ArrayList;
@@ -22,8 +26,21 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A MADE over binary vectors (Germain et al. 2015, "MADE: Masked Autoencoder for Distribution Estimation"), or, with
- * no hidden layer, an FVSBN (fully visible sigmoid belief net: logistic autoregression, Frey 1998).
+ * A MADE (Germain et al. 2015, "MADE: Masked Autoencoder for Distribution Estimation"), or, with no hidden layer, an
+ * FVSBN (fully visible sigmoid belief net: logistic autoregression, Frey 1998).
+ *
+ * <p>The plain model is over binary vectors: Bernoulli conditionals, trained on logits with
+ * {@link BernoulliLogitLoss} and scored by {@link Made}. Two extensions share the same masks:
+ * <ul>
+ *   <li>another {@link OutputFamily} (categorical, Gaussian, Gaussian mixture as in RNADE): the output layer emits
+ *       {@code P = family.paramsPerDim()} values per dimension, all P masked like that dimension's single logit;</li>
+ *   <li>a conditioning context, p(x | c), as in the conditional MADE of Papamakarios et al. 2017 ("Masked
+ *       Autoregressive Flow for Density Estimation"): c feeds every hidden layer and the outputs through unmasked
+ *       weights, which keeps every conditional a function of c and the preceding x only, so each p(. | c) stays
+ *       exactly normalized.</li>
+ * </ul>
+ * Either extension makes the training network output each example's exact NLL ({@link NllOutputLoss}) and the
+ * density a {@link MadeDensity}; the binary, unconditional model is built exactly as before.
  *
  * @param type          {@code made} or {@code fvsbn}
  * @param eventShape    shape of one event; D = product
@@ -33,11 +50,19 @@ import java.util.Map;
  * @param maskSeed      seed of the hidden degrees and orderings
  * @param direct        add direct input-to-output connections: an FVSBN term x (W_d * M_d) with a strictly
  *                      triangular mask in each mask set's ordering, added to the hidden path's logits
+ * @param family        distribution family of every conditional ({@link Bernoulli} for the binary model)
+ * @param contextSize   length of the conditioning vector; 0 for an unconditional model
  */
 public record MadeSpec(String type, long[] eventShape, int[] hidden, int variants, boolean orderAgnostic,
-                       long maskSeed, boolean direct) implements ModelSpec {
+                       long maskSeed, boolean direct, OutputFamily family, int contextSize) implements ModelSpec {
 
     public MadeSpec {
+        if (family == null) {
+            throw new IllegalArgumentException("a MadeSpec needs an output family");
+        }
+        if (contextSize < 0) {
+            throw new IllegalArgumentException("contextSize must be >= 0, got " + contextSize);
+        }
         if (!type.equals("made") && !type.equals("fvsbn")) {
             throw new IllegalArgumentException("MadeSpec type must be made or fvsbn, got " + type);
         }
@@ -56,6 +81,12 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         hidden = hidden.clone();
     }
 
+    /** The binary, unconditional model (Bernoulli conditionals, no context). */
+    public MadeSpec(String type, long[] eventShape, int[] hidden, int variants, boolean orderAgnostic, long maskSeed,
+                    boolean direct) {
+        this(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, new Bernoulli(), 0);
+    }
+
     /** A MADE with the given hidden widths and mask sets. */
     public static MadeSpec made(long[] eventShape, int[] hidden, int variants, boolean orderAgnostic, long maskSeed) {
         return new MadeSpec("made", eventShape, hidden, variants, orderAgnostic, maskSeed, false);
@@ -63,7 +94,20 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
 
     /** The same MADE with (or without) direct input-to-output connections. */
     public MadeSpec withDirect(boolean direct) {
-        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct);
+        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize);
+    }
+
+    /**
+     * The same model with another conditional family: categorical for K-valued data, Gaussian or a Gaussian mixture
+     * for real data (an FVSBN becomes the matching linear autoregression: softmax, or Gaussian with linear means).
+     */
+    public MadeSpec withFamily(OutputFamily family) {
+        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize);
+    }
+
+    /** The same model conditioned on a context vector of the given length (0: unconditional). */
+    public MadeSpec withContext(int contextSize) {
+        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize);
     }
 
     /** An FVSBN in the natural ordering. */
@@ -71,15 +115,27 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         return new MadeSpec("fvsbn", eventShape, new int[0], 1, false, 0L, false);
     }
 
-    /** Reads the map written by {@link #toMap()}. */
+    /**
+     * Reads the map written by {@link #toMap()}. Keys added after the first release ({@code direct}, {@code family},
+     * {@code levels}, {@code components}, {@code contextSize}) may be missing: a model saved before them is the binary,
+     * unconditional one, and keeps loading as such.
+     */
     public static MadeSpec fromConfig(Config c) {
         long[] shape = c.getLongList("eventShape").stream().mapToLong(Long::longValue).toArray();
+        OutputFamily family = c.hasPath("family")
+                ? OutputFamily.of(c.getString("family"), c.hasPath("levels") ? c.getInt("levels") : 0,
+                c.hasPath("components") ? c.getInt("components") : 0)
+                : new Bernoulli();
+        int contextSize = c.hasPath("contextSize") ? c.getInt("contextSize") : 0;
+        MadeSpec base;
         if (c.getString("type").equals("fvsbn")) {
-            return fvsbn(shape);
+            base = fvsbn(shape);
+        } else {
+            int[] hidden = c.getIntList("hidden").stream().mapToInt(Integer::intValue).toArray();
+            base = made(shape, hidden, c.getInt("variants"), c.getBoolean("orderAgnostic"), c.getLong("maskSeed"))
+                    .withDirect(c.hasPath("direct") && c.getBoolean("direct"));
         }
-        int[] hidden = c.getIntList("hidden").stream().mapToInt(Integer::intValue).toArray();
-        return made(shape, hidden, c.getInt("variants"), c.getBoolean("orderAgnostic"), c.getLong("maskSeed"))
-                .withDirect(c.hasPath("direct") && c.getBoolean("direct"));
+        return base.withFamily(family).withContext(contextSize);
     }
 
     /** Event dimension D. */
@@ -96,10 +152,24 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         return MadeMasks.of(dim(), hidden, orderAgnostic, maskSeed, k);
     }
 
-    /** Bernoulli conditionals: the data must be binary. */
+    /** The data type the family is a distribution over: {@code binary}, {@code uint8} or {@code real}. */
     @Override
     public String valueType() {
-        return "binary";
+        return family.valueType();
+    }
+
+    /** Values per dimension from the family (2 binary, K categorical, 0 real). */
+    @Override
+    public int levels() {
+        return family.levels();
+    }
+
+    /**
+     * Whether the training network outputs each example's NLL (any family but Bernoulli, or any conditional model)
+     * instead of the Bernoulli logits of the original binary MADE.
+     */
+    public boolean nllOutput() {
+        return !(family instanceof Bernoulli) || contextSize > 0;
     }
 
     @Override
@@ -109,37 +179,61 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
 
     @Override
     public MultiLayerConfiguration trainingConfiguration(Optimization opt) {
+        // binary: exact Bernoulli NLL from logits, summed over D and averaged over the minibatch: mean NLL in nats;
+        // otherwise the MADE layer already outputs each example's NLL
+        LossLayer loss = nllOutput()
+                ? new LossLayer.Builder(new NllOutputLoss()).activation(Activation.IDENTITY).build()
+                : new LossLayer.Builder(new BernoulliLogitLoss()).activation(Activation.IDENTITY).build();
         return new NeuralNetConfiguration.Builder()
                 .seed(opt.seed())
                 .dataType(DataType.FLOAT)
                 .updater(new Adam(opt.learningRate()))
                 .list()
                 .layer(new MadeLayer(this))
-                // exact Bernoulli NLL from logits, summed over D and averaged over the minibatch: mean NLL in nats
-                .layer(new LossLayer.Builder(new BernoulliLogitLoss()).activation(Activation.IDENTITY).build())
-                .setInputType(InputType.feedForward(dim() + 1L))
+                .layer(loss)
+                .setInputType(InputType.feedForward(dim() + contextSize + 1L))
                 .build();
     }
 
     @Override
     public INDArray trainingFeatures(INDArray x, int variant) {
+        return trainingFeatures(x, null, variant);
+    }
+
+    /** {@code [x | context | variant]}: the event, its context (if conditional), and the mask-set index column. */
+    @Override
+    public INDArray trainingFeatures(INDArray x, INDArray context, int variant) {
         if (variant < 0 || variant >= variants) {
             throw new IllegalArgumentException("variant " + variant + " outside [0, " + variants + ")");
         }
-        INDArray f = Nd4j.create(DataType.FLOAT, x.rows(), dim() + 1L);
-        f.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(0, dim()))
-                .assign(x);
-        f.getColumn(dim()).assign(variant);
+        if (contextSize == 0 && context != null) {
+            throw new IllegalArgumentException("a " + type + " model is unconditional but was given a context");
+        }
+        if (contextSize > 0 && (context == null || context.rows() != x.rows() || context.columns() != contextSize)) {
+            throw new IllegalArgumentException("a conditional " + type + " model needs a [" + x.rows() + ", "
+                    + contextSize + "] context, got "
+                    + (context == null ? "none" : Arrays.toString(context.shape())));
+        }
+        INDArray f = Nd4j.create(DataType.FLOAT, x.rows(), dim() + contextSize + 1L);
+        f.get(NDArrayIndex.all(), NDArrayIndex.interval(0, dim())).assign(x);
+        if (contextSize > 0) {
+            f.get(NDArrayIndex.all(), NDArrayIndex.interval(dim(), dim() + contextSize)).assign(context);
+        }
+        f.getColumn(dim() + contextSize).assign(variant);
         return f;
     }
 
+    /** The binary model's labels are the events themselves; an NLL-output network ignores its {@code [batch, 1]} zeros. */
     @Override
     public INDArray trainingLabels(INDArray x) {
-        return x.castTo(DataType.FLOAT);
+        return nllOutput() ? Nd4j.zeros(DataType.FLOAT, x.rows(), 1) : x.castTo(DataType.FLOAT);
     }
 
     @Override
     public DensityModel densityOf(MultiLayerNetwork network) {
+        if (nllOutput()) {
+            return new MadeDensity(this, network);
+        }
         List<INDArray> weights = new ArrayList<>();
         List<INDArray> biases = new ArrayList<>();
         for (int l = 0; l <= hidden.length; l++) {
@@ -160,6 +254,10 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         m.put("orderAgnostic", orderAgnostic);
         m.put("maskSeed", maskSeed);
         m.put("direct", direct);
+        m.put("family", family.name());
+        m.put("levels", family.levels());
+        m.put("components", family.components());
+        m.put("contextSize", contextSize);
         return m;
     }
 
@@ -177,7 +275,8 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
     public boolean equals(Object o) {
         return o instanceof MadeSpec s && type.equals(s.type) && Arrays.equals(eventShape, s.eventShape)
                 && Arrays.equals(hidden, s.hidden) && variants == s.variants && orderAgnostic == s.orderAgnostic
-                && maskSeed == s.maskSeed && direct == s.direct;
+                && maskSeed == s.maskSeed && direct == s.direct && family.equals(s.family)
+                && contextSize == s.contextSize;
     }
 
     @Override
