@@ -30,7 +30,7 @@ public record Bernoulli() implements OutputFamily {
     @Override
     public SDVariable nll(SameDiff sd, SDVariable params, SDVariable x, int dim) {
         SDVariable signed = x.mul(-2.0).add(1.0).mul(params);
-        return Softplus.stable(sd, signed).sum(true, 1);
+        return StableMath.rowSum(Softplus.stable(sd, signed), dim);
     }
 
     @Override

@@ -31,7 +31,7 @@ public record Categorical(int levels) implements OutputFamily {
     @Override
     public SDVariable nll(SameDiff sd, SDVariable params, SDVariable x, int dim) {
         SDVariable logits = params.reshape(-1, dim, levels);
-        SDVariable logp = sd.nn().logSoftmax(logits, 2);
+        SDVariable logp = StableMath.logSoftmax(sd, logits, 2, levels);
         SDVariable hot = sd.oneHot(x.castTo(DataType.INT), levels, -1, 1.0, 0.0, logits.dataType());
         return logp.mul(hot).sum(1, 2).neg().reshape(-1, 1);
     }

@@ -52,8 +52,8 @@ public record GaussianMixture(int components) implements OutputFamily {
                 MIN_LOG_STD, MAX_LOG_STD);
         SDVariable z = x.reshape(-1, dim, 1).sub(mean).mul(sd.math().exp(logStd.neg()));
         SDVariable logNormal = sd.math().square(z).mul(-0.5).sub(logStd).sub(HALF_LOG_2PI);
-        SDVariable joint = sd.nn().logSoftmax(logits, 2).add(logNormal);
-        return sd.math().logSumExp(joint, 2).sum(true, 1).neg();
+        SDVariable joint = StableMath.logSoftmax(sd, logits, 2, c).add(logNormal);
+        return StableMath.rowSum(StableMath.logSumExp(sd, joint, 2, c).reshape(-1, dim), dim).neg();
     }
 
     @Override
@@ -88,12 +88,13 @@ public record GaussianMixture(int components) implements OutputFamily {
         int c = components;
         double max = Double.NEGATIVE_INFINITY;
         for (int k = 0; k < c; k++) {
-            max = Math.max(max, p[offset + k]);
+            max = Math.max(max, p[offset + k] / temperature);
         }
+        // the component is drawn from softmax(logits / T), as OutputFamily#sample specifies
         double[] w = new double[c];
         double sum = 0;
         for (int k = 0; k < c; k++) {
-            w[k] = Math.exp(p[offset + k] - max);
+            w[k] = Math.exp(p[offset + k] / temperature - max);
             sum += w[k];
         }
         double u = Seeds.uniform(Seeds.derive(seed, 0)) * sum;
