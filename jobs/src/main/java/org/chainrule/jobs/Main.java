@@ -129,9 +129,9 @@ public final class Main implements Callable<Integer> {
         @Override
         Consumer<SparkSession> prepareJob(Settings s) {
             s.validateTrain();
-            String data = s.trainSettings(new long[]{1}, resume, overwrite).data();
+            String data = s.trainSettings(new long[]{1}, null, resume, overwrite).data();
             Manifest manifest = Manifest.read(data, new Configuration());
-            Train.Settings t = s.trainSettings(manifest.shape(), resume, overwrite);
+            Train.Settings t = s.trainSettings(manifest.shape(), manifest.domain(), resume, overwrite);
             return spark -> Train.run(spark, t);
         }
     }

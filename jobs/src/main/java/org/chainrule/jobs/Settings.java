@@ -8,6 +8,10 @@ import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.autoregressive.MadeSpec;
+import org.chainrule.models.conditionals.OutputFamily;
+import org.chainrule.models.nade.NadeSpec;
+import org.chainrule.models.sequence.CharRnnSpec;
+import org.chainrule.pipelines.data.Domain;
 import org.chainrule.pipelines.data.Encoding;
 import org.chainrule.pipelines.data.Prepare;
 import org.chainrule.pipelines.data.Readers;
@@ -239,39 +243,100 @@ public final class Settings {
                 enc, readers, shards, quarantine, overwrite, holdout, testRows, holdoutSeed);
     }
 
-    /** The model spec for events of the given shape. */
-    ModelSpec model(long[] eventShape) {
+    /**
+     * The model spec for data of the given shape and domain (null: validate the settings only, before the dataset is
+     * read).
+     */
+    ModelSpec model(long[] eventShape, Domain domain) {
         String type = oneOf("model.type", ModelSpec.TYPES);
         List<Integer> hidden = read("model.hidden", () -> config.getIntList("model.hidden"), List.of());
         if (hidden.stream().anyMatch(h -> h < 1)) {
             problems.add(ROOT + ".model.hidden = " + hidden + " must hold positive widths");
         }
+        int[] widths = hidden.stream().mapToInt(Integer::intValue).toArray();
         int masks = integer("model.masks", 1, 10_000);
         boolean orderAgnostic = bool("model.order-agnostic");
         long maskSeed = num("model.mask-seed", Long.MIN_VALUE, Long.MAX_VALUE);
         boolean direct = bool("model.direct-connections");
+        String output = oneOf("model.output", OUTPUTS);
+        int components = integer("model.components", 1, 1000);
+        boolean conditional = bool("model.conditional");
+        int orderings = integer("model.orderings", 1, 10_000);
+        String activation = oneOf("model.activation", NadeSpec.ACTIVATIONS);
+        double clip = real("model.gradient-clip", 1e-6, 1e6);
+        boolean sequence = type.startsWith("char-");
         if (type.equals("fvsbn") && direct) {
             problems.add(ROOT + ".model.direct-connections: an fvsbn is already the direct term (use type = made)");
         }
         if (type.equals("fvsbn") && masks != 1) {
             problems.add(ROOT + ".model.masks = " + masks + ": an fvsbn has one fixed ordering (masks = 1)");
         }
-        if (type.equals("made") && hidden.isEmpty()) {
-            problems.add(ROOT + ".model.hidden is empty: a made needs at least one hidden layer (or use type = fvsbn)");
+        if ((type.equals("made") || sequence) && hidden.isEmpty()) {
+            problems.add(ROOT + ".model.hidden is empty: a " + type + " needs at least one hidden layer"
+                    + (type.equals("made") ? " (or use type = fvsbn)" : ""));
+        }
+        if (type.equals("nade") && hidden.size() != 1) {
+            problems.add(ROOT + ".model.hidden = " + hidden + ": a nade has exactly one hidden layer");
+        }
+        if (sequence && conditional) {
+            problems.add(ROOT + ".model.conditional: " + type + " models are not class-conditional");
+        }
+        if (!type.equals("nade") && orderings != 1) {
+            problems.add(ROOT + ".model.orderings = " + orderings + " applies to nade only (made uses model.masks)");
+        }
+        OutputFamily family = null;
+        int context = 0;
+        if (domain != null) {
+            String resolved = !output.equals("auto") ? output : switch (domain.valueType()) {
+                case "binary" -> "bernoulli";
+                case "uint8" -> "categorical";
+                default -> "mixture";
+            };
+            String needs = switch (resolved) {
+                case "bernoulli" -> "binary";
+                case "categorical" -> "uint8";
+                default -> "real";
+            };
+            if (!needs.equals(domain.valueType()) && !(resolved.equals("categorical")
+                    && domain.valueType().equals("binary"))) {
+                problems.add(ROOT + ".model.output = " + resolved + " models " + needs + " data, but the dataset holds "
+                        + domain.valueType() + " values");
+            }
+            if (sequence && (!domain.valueType().equals("uint8") || domain.vocabulary() == null)) {
+                problems.add(ROOT + ".model.type = " + type + " models text; prepare the data with format = text");
+            }
+            if (conditional && domain.classes() == 0) {
+                problems.add(ROOT + ".model.conditional = true, but the dataset has no labels");
+            }
+            context = conditional ? domain.classes() : 0;
+            check();
+            family = OutputFamily.of(resolved, Math.max(2, domain.levels()), components);
         }
         check();
-        return type.equals("fvsbn") ? MadeSpec.fvsbn(eventShape)
-                : MadeSpec.made(eventShape, hidden.stream().mapToInt(Integer::intValue).toArray(), masks,
-                orderAgnostic, maskSeed).withDirect(direct);
+        if (family == null) {
+            return null;
+        }
+        return switch (type) {
+            case "fvsbn" -> MadeSpec.fvsbn(eventShape).withFamily(family).withContext(context);
+            case "nade" -> NadeSpec.of(eventShape, family, widths[0]).withOrderings(orderings, maskSeed)
+                    .withContext(context).withActivation(activation);
+            case "char-lstm" -> CharRnnSpec.lstm((int) eventShape[0], domain.levels(), widths).withGradientClip(clip);
+            case "char-rnn" -> CharRnnSpec.rnn((int) eventShape[0], domain.levels(), widths).withGradientClip(clip);
+            default -> MadeSpec.made(eventShape, widths, masks, orderAgnostic, maskSeed).withDirect(direct)
+                    .withFamily(family).withContext(context);
+        };
     }
+
+    /** Values of {@code model.output}. */
+    static final List<String> OUTPUTS = List.of("auto", "bernoulli", "categorical", "gaussian", "mixture");
 
     /** Validates the train settings that do not depend on the data (run before Spark starts). */
     public void validateTrain() {
-        trainSettings(new long[]{1}, false, false);
+        trainSettings(new long[]{1}, null, false, false);
     }
 
-    /** Settings of the train job for data of the given event shape. */
-    public Train.Settings trainSettings(long[] eventShape, boolean resume, boolean overwrite) {
+    /** Settings of the train job for data of the given event shape and domain (null: validation only). */
+    public Train.Settings trainSettings(long[] eventShape, Domain domain, boolean resume, boolean overwrite) {
         String data = str("data");
         String output = str("train.output");
         int epochs = integer("train.epochs", 1, 1_000_000);
@@ -284,7 +349,7 @@ public final class Settings {
         long seed = num("train.seed", Long.MIN_VALUE, Long.MAX_VALUE);
         long evalRows = num("train.train-eval-rows", 1, Long.MAX_VALUE);
         int evalBatch = integer("evaluate.batch-size", 1, 1_000_000);
-        ModelSpec spec = model(eventShape);
+        ModelSpec spec = model(eventShape, domain);
         check();
         Map<String, Object> record = new java.util.LinkedHashMap<>();
         record.put("model", config.getConfig("model").root().unwrapped());

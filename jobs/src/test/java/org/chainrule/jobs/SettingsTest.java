@@ -1,6 +1,8 @@
 package org.chainrule.jobs;
 
 import org.chainrule.models.autoregressive.MadeSpec;
+import org.chainrule.models.nade.NadeSpec;
+import org.chainrule.pipelines.data.Domain;
 import org.chainrule.pipelines.data.Prepare;
 import org.chainrule.pipelines.train.Train;
 import org.junit.jupiter.api.Test;
@@ -27,28 +29,69 @@ class SettingsTest {
         try (Stream<Path> files = Files.list(CONF)) {
             confs = files.filter(p -> p.toString().endsWith(".conf")).sorted().toList();
         }
+        try (Stream<Path> files = Files.list(CONF.resolve("data"))) {
+            confs = Stream.concat(confs.stream(), files.filter(p -> p.toString().endsWith(".conf")).sorted()).toList();
+        }
         assertTrue(confs.size() >= 3, "conf/ should hold the shipped configs: " + confs);
         for (Path c : confs) {
             Settings s = Settings.load(c.toFile(), List.of());
             Prepare.Settings p = s.prepare(false);
-            assertEquals(784, p.encoding().width(), c + ": prepare width");
-            Train.Settings t = s.trainSettings(new long[]{28, 28}, false, false);
+            Train.Settings t = s.trainSettings(p.shape(), domainOf(p), false, false);
             assertTrue(t.epochs() > 0, c.toString());
+            assertEquals(t.spec().valueType(), domainOf(p).valueType(), c + ": the model fits the data it names");
             s.evaluate(false);
             s.sample(false);
         }
     }
 
+    /** The domain prepare would record for these settings (labels: 10 classes; unit standardization; a vocabulary). */
+    static Domain domainOf(Prepare.Settings p) {
+        int width = p.encoding().width();
+        if (p.format().equals("text")) {
+            return new Domain("uint8", 60, 0, null, null, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        }
+        if (p.encoding().real()) {
+            double[] ones = new double[width];
+            java.util.Arrays.fill(ones, 1.0);
+            return new Domain("real", 0, 10, new double[width], ones, null);
+        }
+        return new Domain(p.encoding().valueType(), p.encoding().levels(), 10, null, null, null);
+    }
+
+    static final Domain BINARY = new Domain("binary", 2, 10, null, null, null);
+
+    @Test
+    void theOutputFamilyFollowsTheDataAndMismatchesAreCaught() {
+        Domain digits = new Domain("uint8", 17, 10, null, null, null);
+        MadeSpec made = (MadeSpec) Settings.load(null, List.of()).trainSettings(new long[]{8, 8}, digits, false, false)
+                .spec();
+        assertEquals("categorical", made.family().name());
+        assertEquals(17, made.levels());
+        NadeSpec cond = (NadeSpec) Settings.load(null, List.of("model.type=nade", "model.conditional=true"))
+                .trainSettings(new long[]{8, 8}, digits, false, false).spec();
+        assertEquals(10, cond.contextSize());
+
+        Domain real = new Domain("real", 0, 0, new double[]{0, 0}, new double[]{1, 1}, null);
+        ConfigErrors e = assertThrows(ConfigErrors.class, () -> Settings.load(null, List.of("model.output=bernoulli",
+                "model.conditional=true")).trainSettings(new long[]{2}, real, false, false));
+        assertTrue(e.getMessage().contains("model.output = bernoulli models binary data, but the dataset holds real"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("model.conditional = true, but the dataset has no labels"), e.getMessage());
+        ConfigErrors text = assertThrows(ConfigErrors.class, () -> Settings.load(null,
+                List.of("model.type=char-lstm", "model.hidden=[8]")).trainSettings(new long[]{4}, BINARY, false, false));
+        assertTrue(text.getMessage().contains("models text; prepare the data with format = text"), text.getMessage());
+    }
+
     @Test
     void configsBuildTheModelsTheyName() {
         Train.Settings made = Settings.load(CONF.resolve("made-mnist-32masks.conf").toFile(), List.of())
-                .trainSettings(new long[]{28, 28}, false, false);
+                .trainSettings(new long[]{28, 28}, BINARY, false, false);
         MadeSpec spec = (MadeSpec) made.spec();
         assertEquals(32, spec.variantCount());
         assertArrayEquals(new int[]{500}, spec.hidden());
         assertEquals("runs/made-mnist-32masks", made.output());
         Train.Settings fvsbn = Settings.load(CONF.resolve("fvsbn-mnist.conf").toFile(), List.of())
-                .trainSettings(new long[]{28, 28}, false, false);
+                .trainSettings(new long[]{28, 28}, BINARY, false, false);
         assertEquals("fvsbn", fvsbn.spec().type());
     }
 
@@ -56,7 +99,7 @@ class SettingsTest {
     void overridesWinAndMoveDependentPaths() {
         Settings s = Settings.load(null, List.of("train.output=/tmp/elsewhere", "chainrule.train.epochs=3",
                 "model.hidden=[10, 20]"));
-        Train.Settings t = s.trainSettings(new long[]{4}, false, false);
+        Train.Settings t = s.trainSettings(new long[]{4}, BINARY, false, false);
         assertEquals(3, t.epochs());
         assertArrayEquals(new int[]{10, 20}, ((MadeSpec) t.spec()).hidden());
         assertEquals("/tmp/elsewhere/model", s.evaluate(false).model());
@@ -67,12 +110,12 @@ class SettingsTest {
     void everyProblemIsReportedAtOnce() {
         Settings s = Settings.load(null, List.of("train.epochs=0", "train.batchsize=5", "model.type=pixelcnn",
                 "train.learning-rate=fast", "nonsense"));
-        ConfigErrors e = assertThrows(ConfigErrors.class, () -> s.trainSettings(new long[]{4}, false, false));
+        ConfigErrors e = assertThrows(ConfigErrors.class, () -> s.trainSettings(new long[]{4}, BINARY, false, false));
         String msg = e.getMessage();
         assertTrue(msg.contains("--set expects key=value, got 'nonsense'"), msg);
         assertTrue(msg.contains("unknown key chainrule.train.batchsize"), msg);
         assertTrue(msg.contains("chainrule.train.epochs = 0 must be in [1,"), msg);
-        assertTrue(msg.contains("chainrule.model.type = pixelcnn is not one of [made, fvsbn]"), msg);
+        assertTrue(msg.contains("chainrule.model.type = pixelcnn is not one of [made, fvsbn"), msg);
         assertTrue(msg.contains("chainrule.train.learning-rate"), msg);
         assertEquals(5, e.problems().size(), msg);
     }
@@ -82,7 +125,7 @@ class SettingsTest {
         Path f = tmp.resolve("typo.conf");
         Files.writeString(f, "chainrule {\n  train {\n    epoch = 3\n  }\n}\n");
         ConfigErrors e = assertThrows(ConfigErrors.class,
-                () -> Settings.load(f.toFile(), List.of()).trainSettings(new long[]{4}, false, false));
+                () -> Settings.load(f.toFile(), List.of()).trainSettings(new long[]{4}, BINARY, false, false));
         assertTrue(e.getMessage().contains("unknown key chainrule.train.epoch (") && e.getMessage().contains("typo.conf: 3"),
                 e.getMessage());
     }

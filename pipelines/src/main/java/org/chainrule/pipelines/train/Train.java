@@ -246,6 +246,11 @@ public final class Train {
                         if (batch.size() == batchSize || !it.hasNext()) {
                             long step = (long) out.size() * partitions + p;
                             int variant = (int) (Seeds.uniform(Seeds.derive(epochSeed, step)) * variants);
+                            if (batch.size() == 1) {
+                                // ND4J's strided-slice backprop fails on a 1-row minibatch; two copies of the row
+                                // have exactly the same mean loss and gradient
+                                batch.add(batch.get(0));
+                            }
                             INDArray x = domain.standardize(Batches.matrix(batch, dims, domain.isReal()));
                             INDArray context = spec.contextSize() == 0 ? null
                                     : Batches.oneHotLabels(batch, spec.contextSize());
