@@ -1,10 +1,7 @@
 package org.chainrule.models;
 
-import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
-import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -15,14 +12,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * for a confidently wrong output the gradient shrinks to about 1e-4 of its true value, which stalls learning, and
  * the reported score is not the NLL. Working on logits avoids both. Use with an identity activation.
  */
-public final class BernoulliLogitLoss implements ILossFunction {
+public final class BernoulliLogitLoss extends ExactLoss {
     private static final long serialVersionUID = 1L;
-
-    private static void checkIdentity(IActivation activation) {
-        if (!(activation instanceof ActivationIdentity)) {
-            throw new IllegalStateException("BernoulliLogitLoss takes logits: use Activation.IDENTITY, not " + activation);
-        }
-    }
 
     @Override
     public INDArray computeScoreArray(INDArray labels, INDArray preOutput, IActivation activation, INDArray mask) {
@@ -35,43 +26,9 @@ public final class BernoulliLogitLoss implements ILossFunction {
     }
 
     @Override
-    public double computeScore(INDArray labels, INDArray preOutput, IActivation activation, INDArray mask,
-                               boolean average) {
-        double total = computeScoreArray(labels, preOutput, activation, mask).sumNumber().doubleValue();
-        return average ? total / preOutput.size(0) : total;
-    }
-
-    @Override
     public INDArray computeGradient(INDArray labels, INDArray preOutput, IActivation activation, INDArray mask) {
         checkIdentity(activation);
         INDArray grad = Transforms.sigmoid(preOutput, true).subi(labels.castTo(preOutput.dataType()));
         return mask == null ? grad : grad.muli(mask.castTo(grad.dataType()));
-    }
-
-    @Override
-    public Pair<Double, INDArray> computeGradientAndScore(INDArray labels, INDArray preOutput, IActivation activation,
-                                                          INDArray mask, boolean average) {
-        return new Pair<>(computeScore(labels, preOutput, activation, mask, average),
-                computeGradient(labels, preOutput, activation, mask));
-    }
-
-    @Override
-    public String name() {
-        return "BernoulliLogitLoss";
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof BernoulliLogitLoss;
-    }
-
-    @Override
-    public int hashCode() {
-        return BernoulliLogitLoss.class.hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return name() + "()";
     }
 }
