@@ -16,7 +16,7 @@ import java.util.Map;
 public interface ModelSpec extends java.io.Serializable {
 
     /** Model type names this build understands (the {@code model.type} config key). */
-    List<String> TYPES = List.of("made", "fvsbn", "char-lstm", "char-rnn");
+    List<String> TYPES = List.of("made", "fvsbn", "char-lstm", "char-rnn", "deep-nade");
 
     /** The model type, e.g. {@code made}. */
     String type();
@@ -83,6 +83,7 @@ public interface ModelSpec extends java.io.Serializable {
         return switch (type) {
             case "made", "fvsbn" -> MadeSpec.fromConfig(c);
             case "char-lstm", "char-rnn" -> org.chainrule.models.sequence.CharRnnSpec.fromConfig(c);
+            case "deep-nade" -> org.chainrule.models.deepnade.DeepNadeSpec.fromConfig(c);
             default -> throw new IllegalArgumentException("unknown model type '" + type + "'; known: " + TYPES);
         };
     }
