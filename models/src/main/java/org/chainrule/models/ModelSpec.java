@@ -16,7 +16,7 @@ import java.util.Map;
 public interface ModelSpec extends java.io.Serializable {
 
     /** Model type names this build understands (the {@code model.type} config key). */
-    List<String> TYPES = List.of("made", "fvsbn", "nade", "char-lstm", "char-rnn");
+    List<String> TYPES = List.of("made", "fvsbn", "nade", "deep-nade", "char-lstm", "char-rnn");
 
     /** The model type, e.g. {@code made}. */
     String type();
@@ -84,6 +84,7 @@ public interface ModelSpec extends java.io.Serializable {
             case "made", "fvsbn" -> MadeSpec.fromConfig(c);
             case "nade" -> org.chainrule.models.nade.NadeSpec.fromConfig(c);
             case "char-lstm", "char-rnn" -> org.chainrule.models.sequence.CharRnnSpec.fromConfig(c);
+            case "deep-nade" -> org.chainrule.models.deepnade.DeepNadeSpec.fromConfig(c);
             default -> throw new IllegalArgumentException("unknown model type '" + type + "'; known: " + TYPES);
         };
     }
