@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigValueType;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.autoregressive.MadeSpec;
 import org.chainrule.models.conditionals.OutputFamily;
+import org.chainrule.models.deepnade.DeepNadeSpec;
 import org.chainrule.models.nade.NadeSpec;
 import org.chainrule.models.sequence.CharRnnSpec;
 import org.chainrule.pipelines.data.Domain;
@@ -264,6 +265,8 @@ public final class Settings {
         int orderings = integer("model.orderings", 1, 10_000);
         String activation = oneOf("model.activation", NadeSpec.ACTIVATIONS);
         double clip = real("model.gradient-clip", 1e-6, 1e6);
+        int iterations = integer("model.iterations", 1, 100);
+        boolean intermediateLoss = bool("model.intermediate-loss");
         boolean sequence = type.startsWith("char-");
         if (type.equals("fvsbn") && direct) {
             problems.add(ROOT + ".model.direct-connections: an fvsbn is already the direct term (use type = made)");
@@ -281,8 +284,21 @@ public final class Settings {
         if (sequence && conditional) {
             problems.add(ROOT + ".model.conditional: " + type + " models are not class-conditional");
         }
-        if (!type.equals("nade") && orderings != 1) {
-            problems.add(ROOT + ".model.orderings = " + orderings + " applies to nade only (made uses model.masks)");
+        if (!type.endsWith("nade") && orderings != 1) {
+            problems.add(ROOT + ".model.orderings = " + orderings + " applies to nade and deep-nade only (made uses"
+                    + " model.masks)");
+        }
+        if (type.equals("deep-nade") && hidden.isEmpty()) {
+            problems.add(ROOT + ".model.hidden is empty: a deep-nade needs at least one hidden layer");
+        }
+        if (type.equals("deep-nade") && !output.equals("auto") && !output.equals("bernoulli")) {
+            problems.add(ROOT + ".model.output = " + output + ": deep-nade has Bernoulli conditionals (binary data)");
+        }
+        if (type.equals("deep-nade") && conditional) {
+            problems.add(ROOT + ".model.conditional: deep-nade models are not class-conditional");
+        }
+        if (!type.equals("deep-nade") && (iterations != 1 || intermediateLoss)) {
+            problems.add(ROOT + ".model.iterations / intermediate-loss apply to deep-nade only");
         }
         OutputFamily family = null;
         int context = 0;
@@ -320,6 +336,8 @@ public final class Settings {
             case "fvsbn" -> MadeSpec.fvsbn(eventShape).withFamily(family).withContext(context);
             case "nade" -> NadeSpec.of(eventShape, family, widths[0]).withOrderings(orderings, maskSeed)
                     .withContext(context).withActivation(activation);
+            case "deep-nade" -> DeepNadeSpec.nadeK(eventShape, widths, iterations, orderings, maskSeed)
+                    .withIntermediateLoss(intermediateLoss);
             case "char-lstm" -> CharRnnSpec.lstm((int) eventShape[0], domain.levels(), widths).withGradientClip(clip);
             case "char-rnn" -> CharRnnSpec.rnn((int) eventShape[0], domain.levels(), widths).withGradientClip(clip);
             default -> MadeSpec.made(eventShape, widths, masks, orderAgnostic, maskSeed).withDirect(direct)

@@ -77,6 +77,11 @@ class SettingsTest {
         assertTrue(e.getMessage().contains("model.output = bernoulli models binary data, but the dataset holds real"),
                 e.getMessage());
         assertTrue(e.getMessage().contains("model.conditional = true, but the dataset has no labels"), e.getMessage());
+        org.chainrule.models.deepnade.DeepNadeSpec k = (org.chainrule.models.deepnade.DeepNadeSpec) Settings.load(null,
+                List.of("model.type=deep-nade", "model.hidden=[20, 20]", "model.iterations=3", "model.orderings=2"))
+                .trainSettings(new long[]{8}, BINARY, false, false).spec();
+        assertEquals(3, k.iterations());
+        assertEquals(2, k.orderings());
         ConfigErrors text = assertThrows(ConfigErrors.class, () -> Settings.load(null,
                 List.of("model.type=char-lstm", "model.hidden=[8]")).trainSettings(new long[]{4}, BINARY, false, false));
         assertTrue(text.getMessage().contains("models text; prepare the data with format = text"), text.getMessage());

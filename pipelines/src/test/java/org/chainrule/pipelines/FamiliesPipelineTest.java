@@ -177,6 +177,38 @@ class FamiliesPipelineTest {
         assertTrue(Files.readString(Path.of(out, "samples.txt")).contains("--- sample 0"));
     }
 
+    @Test
+    void nadeKTrainsScoresAndSamplesThroughThePipeline(@TempDir Path tmp) throws IOException {
+        // a binary Markov chain of 6 bits: each bit copies the previous one with probability 0.9
+        StringBuilder csv = new StringBuilder();
+        for (int i = 0; i < 400; i++) {
+            int bit = Seeds.uniform(Seeds.derive(11, i)) < 0.5 ? 0 : 1;
+            for (int d = 0; d < 6; d++) {
+                if (d > 0 && Seeds.uniform(Seeds.derive(12, i, d)) < 0.1) {
+                    bit = 1 - bit;
+                }
+                csv.append(bit).append(d < 5 ? "," : "\n");
+            }
+        }
+        Path raw = Files.createDirectories(tmp.resolve("raw")).resolve("chain.csv");
+        Files.writeString(raw, csv.toString());
+        String data = tmp.resolve("data").toString();
+        Prepare.run(spark, new Prepare.Settings("csv", List.of(raw.toString()), List.of(), List.of(), List.of(), data,
+                new long[]{6}, 50, 0, new Encoding(6, 1, "none", 1), new Readers.Options(',', false, -1), 2, false,
+                false, "shuffled", 50, 9));
+        ModelSpec spec = org.chainrule.models.deepnade.DeepNadeSpec.nadeK(new long[]{6}, new int[]{16}, 2, 2, 4);
+        String run = tmp.resolve("run").toString();
+        List<Double> curve = validCurve(Train.run(spark, train(data, run, spec, 4, 0.01)));
+        assertTrue(curve.get(curve.size() - 1) < curve.get(0) - 0.3, "validation NLL must fall: " + curve);
+        Map<String, Object> summary = Evaluate.run(spark, new Evaluate.Settings(run + "/model", data, "test",
+                tmp.resolve("eval").toString(), 50, false));
+        double nll = ((Number) summary.get("meanNllNats")).doubleValue();
+        // the chain's entropy is ln 2 + 5 H(0.1) = 2.32 nats; uniform bits would be 6 ln 2 = 4.16
+        assertTrue(nll > 2.0 && nll < 4.0, "test NLL " + nll);
+        Sample.run(spark, new Sample.Settings(run + "/model", tmp.resolve("samples").toString(), 20, 5, 8, 0, false));
+        assertEquals(20, spark.read().parquet(tmp.resolve("samples/samples.parquet").toString()).count());
+    }
+
     private static double normal(long seed) {
         double u1 = 1 - Seeds.uniform(Seeds.derive(seed, 0));
         double u2 = Seeds.uniform(Seeds.derive(seed, 1));
