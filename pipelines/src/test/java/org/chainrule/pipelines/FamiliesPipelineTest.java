@@ -198,7 +198,7 @@ class FamiliesPipelineTest {
                 false, "shuffled", 50, 9));
         ModelSpec spec = org.chainrule.models.deepnade.DeepNadeSpec.nadeK(new long[]{6}, new int[]{16}, 2, 2, 4);
         String run = tmp.resolve("run").toString();
-        List<Double> curve = validCurve(Train.run(spark, train(data, run, spec, 4, 0.01)));
+        List<Double> curve = validCurve(Train.run(spark, train(data, run, spec, 6, 0.03)));
         assertTrue(curve.get(curve.size() - 1) < curve.get(0) - 0.3, "validation NLL must fall: " + curve);
         Map<String, Object> summary = Evaluate.run(spark, new Evaluate.Settings(run + "/model", data, "test",
                 tmp.resolve("eval").toString(), 50, false));
