@@ -77,7 +77,7 @@ public record Domain(String valueType, int levels, int classes, double[] mean, d
             case "real" -> "nats per example, exact log-density of the real values in their original units (the"
                     + " per-column standardization's Jacobian, -sum log std, is included)";
             case "uint8" -> vocabulary != null
-                    ? "nats per sequence, exact log-probability of the characters; bits/dim = bits per character"
+                    ? "nats per sequence, exact log-probability of the characters (bits/dim is bits per character)"
                     : "nats per example, exact log-probability of the integer values 0.." + (levels - 1);
             default -> "nats per example, exact log-probability of the binary data as stored";
         };
