@@ -19,6 +19,8 @@
 #                                                 masters (then SPARK_LOCAL_IP=127.0.0.1 too)
 # Always added, merged with the user's own values (the user's come last, so they win):
 #   spark.driver.extraJavaOptions   = <Java 17 --add-opens list> -Djava.awt.headless=true
+#       -Dorg.bytedeco.javacpp.maxbytes=${CHAINRULE_DRIVER_OFFHEAP:-6G}
+#       -Dorg.bytedeco.javacpp.maxphysicalbytes=${CHAINRULE_DRIVER_MAXPHYSICAL:-12G}
 #       -Dlog4j.configurationFile=file:${CHAINRULE_LOG4J:-<repo>/conf/log4j2.properties} (Spark at WARN)
 #   spark.executor.extraJavaOptions = -Djava.awt.headless=true
 #       -Dorg.bytedeco.javacpp.maxbytes=${CHAINRULE_EXECUTOR_OFFHEAP:-3G}
@@ -36,7 +38,8 @@
 # Environment:
 #   CHAINRULE_APP_JAR     the application jar (default <repo>/jobs/target/chainrule-jobs-0.1.0-SNAPSHOT-app.jar)
 #   SPARK_HOME            (default <repo>/jobs/spark-runtime/target/spark-home)
-#   SPARK_MASTER, CHAINRULE_DRIVER_MEMORY, CHAINRULE_EXECUTOR_OFFHEAP, CHAINRULE_EXECUTOR_MAXPHYSICAL
+#   SPARK_MASTER, CHAINRULE_DRIVER_MEMORY, CHAINRULE_DRIVER_OFFHEAP, CHAINRULE_DRIVER_MAXPHYSICAL,
+#   CHAINRULE_EXECUTOR_OFFHEAP, CHAINRULE_EXECUTOR_MAXPHYSICAL
 #   JAVA_HOME             java to use (else java on PATH); Java 17.
 #
 # The command run is printed first, on one line, to stderr. The exit code is SparkSubmit's.
@@ -155,7 +158,12 @@ esac
 log4j=${CHAINRULE_LOG4J:-$CHAINRULE_ROOT/conf/log4j2.properties}
 log4j_opt=""
 [[ -f "$log4j" ]] && log4j_opt=" -Dlog4j.configurationFile=file:$log4j"
-driver_opts="$CHAINRULE_JAVA17_OPENS -Djava.awt.headless=true${log4j_opt}${user_driver_opts}"
+# ND4J's arrays live off the Java heap and are freed by the garbage collector; JavaCPP only forces a collection when
+# its limits are reached, and its default (4 x heap) let a local-mode NADE run grow to 13 GB of garbage. The driver
+# runs the tasks in local mode, so it gets room for two workers.
+driver_opts="$CHAINRULE_JAVA17_OPENS -Djava.awt.headless=true${log4j_opt}"
+driver_opts+=" -Dorg.bytedeco.javacpp.maxbytes=${CHAINRULE_DRIVER_OFFHEAP:-6G}"
+driver_opts+=" -Dorg.bytedeco.javacpp.maxphysicalbytes=${CHAINRULE_DRIVER_MAXPHYSICAL:-12G}${user_driver_opts}"
 executor_opts="-Djava.awt.headless=true"
 executor_opts+=" -Dorg.bytedeco.javacpp.maxbytes=${CHAINRULE_EXECUTOR_OFFHEAP:-3G}"
 executor_opts+=" -Dorg.bytedeco.javacpp.maxphysicalbytes=${CHAINRULE_EXECUTOR_MAXPHYSICAL:-6G}"
