@@ -2,13 +2,17 @@ package org.chainrule.pipelines.data;
 
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
+import org.chainrule.models.ModelSpec;
 import org.chainrule.models.Standardized;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * What the values of a prepared dataset are, as a model trained on it must know them: the value type, the number of
@@ -37,7 +41,7 @@ public record Domain(String valueType, int levels, int classes, double[] mean, d
     }
 
     /** The domain a spec implies by itself: its value type and levels, no labels, standardization or vocabulary. */
-    public static Domain of(org.chainrule.models.ModelSpec spec) {
+    public static Domain of(ModelSpec spec) {
         return new Domain(spec.valueType(), spec.levels(), 0, null, null, null);
     }
 
@@ -60,14 +64,12 @@ public record Domain(String valueType, int levels, int classes, double[] mean, d
     }
 
     /** (x - mean) / std per column for standardized real data; x itself otherwise. */
-    public org.nd4j.linalg.api.ndarray.INDArray standardize(org.nd4j.linalg.api.ndarray.INDArray x) {
+    public INDArray standardize(INDArray x) {
         if (mean == null) {
             return x;
         }
-        org.nd4j.linalg.api.ndarray.INDArray m = org.nd4j.linalg.factory.Nd4j.createFromArray(mean)
-                .castTo(x.dataType()).reshape(1, mean.length);
-        org.nd4j.linalg.api.ndarray.INDArray s = org.nd4j.linalg.factory.Nd4j.createFromArray(std)
-                .castTo(x.dataType()).reshape(1, std.length);
+        INDArray m = Nd4j.createFromArray(mean).castTo(x.dataType()).reshape(1, mean.length);
+        INDArray s = Nd4j.createFromArray(std).castTo(x.dataType()).reshape(1, std.length);
         return x.subRowVector(m).divRowVector(s);
     }
 
@@ -114,7 +116,7 @@ public record Domain(String valueType, int levels, int classes, double[] mean, d
     public boolean equals(Object o) {
         return o instanceof Domain d && valueType.equals(d.valueType) && levels == d.levels && classes == d.classes
                 && Arrays.equals(mean, d.mean) && Arrays.equals(std, d.std)
-                && java.util.Objects.equals(vocabulary, d.vocabulary);
+                && Objects.equals(vocabulary, d.vocabulary);
     }
 
     @Override
