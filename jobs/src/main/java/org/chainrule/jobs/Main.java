@@ -5,6 +5,7 @@ import org.apache.spark.sql.SparkSession;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Prepare;
 import org.chainrule.pipelines.evaluate.Evaluate;
+import org.chainrule.pipelines.sample.Interpolate;
 import org.chainrule.pipelines.sample.Sample;
 import org.chainrule.pipelines.train.Train;
 import picocli.CommandLine;
@@ -25,7 +26,7 @@ import java.util.function.Consumer;
 @Command(name = "chainrule", mixinStandardHelpOptions = true, version = "chainrule 0.1.0",
         description = "Train, score and sample tractable-likelihood generative models on Spark.",
         subcommands = {Main.PrepareCommand.class, Main.TrainCommand.class, Main.EvaluateCommand.class,
-                Main.SampleCommand.class})
+                Main.SampleCommand.class, Main.InterpolateCommand.class})
 public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
@@ -153,6 +154,16 @@ public final class Main implements Callable<Integer> {
         Consumer<SparkSession> prepareJob(Settings s) {
             Sample.Settings p = s.sample(overwrite);
             return spark -> Sample.run(spark, p);
+        }
+    }
+
+    @Command(name = "interpolate", mixinStandardHelpOptions = true,
+            description = "Flows: decode a linear path between the latent codes of two images into a PNG strip.")
+    static final class InterpolateCommand extends JobCommand {
+        @Override
+        Consumer<SparkSession> prepareJob(Settings s) {
+            Interpolate.Settings p = s.interpolate(overwrite);
+            return spark -> Interpolate.run(spark, p);
         }
     }
 }

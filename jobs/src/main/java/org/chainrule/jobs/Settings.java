@@ -17,6 +17,7 @@ import org.chainrule.pipelines.data.Encoding;
 import org.chainrule.pipelines.data.Prepare;
 import org.chainrule.pipelines.data.Readers;
 import org.chainrule.pipelines.evaluate.Evaluate;
+import org.chainrule.pipelines.sample.Interpolate;
 import org.chainrule.pipelines.sample.Sample;
 import org.chainrule.pipelines.train.Train;
 
@@ -384,6 +385,22 @@ public final class Settings {
                 integer("evaluate.batch-size", 1, 1_000_000), overwrite);
         check();
         return s;
+    }
+
+    /** Settings of the interpolate job. */
+    public Interpolate.Settings interpolate(boolean overwrite) {
+        List<Integer> rows = read("interpolate.rows", () -> config.getIntList("interpolate.rows"), List.of(0, 1));
+        if (rows.size() != 2 || rows.stream().anyMatch(r -> r < 0)) {
+            problems.add(ROOT + ".interpolate.rows = " + rows + " must be two row positions >= 0");
+            rows = List.of(0, 1);
+        }
+        String model = str("interpolate.model");
+        String data = str("data");
+        String split = oneOf("interpolate.split", List.of("train", "valid", "test"));
+        int steps = integer("interpolate.steps", 2, 1000);
+        String output = str("interpolate.output");
+        check();
+        return new Interpolate.Settings(model, data, split, rows.get(0), rows.get(1), steps, output, overwrite);
     }
 
     /** Settings of the sample job. */

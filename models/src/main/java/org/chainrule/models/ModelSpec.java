@@ -16,7 +16,8 @@ import java.util.Map;
 public interface ModelSpec extends java.io.Serializable {
 
     /** Model type names this build understands (the {@code model.type} config key). */
-    List<String> TYPES = List.of("made", "fvsbn", "nade", "deep-nade", "char-lstm", "char-rnn");
+    List<String> TYPES = List.of("made", "fvsbn", "nade", "deep-nade", "char-lstm", "char-rnn", "maf", "iaf", "realnvp",
+            "glow", "planar", "radial");
 
     /** The model type, e.g. {@code made}. */
     String type();
@@ -68,6 +69,13 @@ public interface ModelSpec extends java.io.Serializable {
         return trainingFeatures(x, variant);
     }
 
+    /**
+     * Data-dependent initialisation of a freshly built training network from a sample of training events (standardized
+     * like the training minibatches), before the first step: Glow's actnorm. Most models have none.
+     */
+    default void initializeFromData(MultiLayerNetwork network, INDArray x) {
+    }
+
     /** Training labels for a minibatch of events. */
     INDArray trainingLabels(INDArray x);
 
@@ -85,6 +93,7 @@ public interface ModelSpec extends java.io.Serializable {
             case "nade" -> org.chainrule.models.nade.NadeSpec.fromConfig(c);
             case "char-lstm", "char-rnn" -> org.chainrule.models.sequence.CharRnnSpec.fromConfig(c);
             case "deep-nade" -> org.chainrule.models.deepnade.DeepNadeSpec.fromConfig(c);
+            case "maf", "iaf", "realnvp", "glow", "planar", "radial" -> org.chainrule.models.flows.FlowSpec.fromConfig(c);
             default -> throw new IllegalArgumentException("unknown model type '" + type + "'; known: " + TYPES);
         };
     }

@@ -115,6 +115,9 @@ public final class Train {
         }
     }
 
+    /** Training rows a model with data-dependent initialisation (actnorm) sees before its first step. */
+    static final int DATA_INIT_ROWS = 512;
+
     /** Runs (or resumes) training; returns the run summary. */
     public static Map<String, Object> run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
@@ -154,6 +157,12 @@ public final class Train {
         double fraction = Math.min(1.0, (double) s.trainEvalRows() / Math.max(1, trainRows));
         long evalSeed = Seeds.derive(s.seed(), -1);
         JavaRDD<Example> trainEval = train.filter(e -> Seeds.uniform(Seeds.derive(evalSeed, e.rowId())) < fraction);
+        if (!s.resume()) {
+            // data-dependent initialisation (actnorm) on the driver, before the parameters are first broadcast
+            List<Example> first = train.take(DATA_INIT_ROWS);
+            s.spec().initializeFromData(net, manifest.domain().standardize(Batches.matrix(first, dims,
+                    manifest.domain().isReal())));
+        }
         Progress.say("train", String.format("%s on %s: %d train / %d valid rows, %d workers x batch %d, averaging every"
                         + " %d steps, %d epochs, %d parameters", s.spec().type(), s.data(), trainRows,
                 manifest.split("valid", s.data()).rows(), workers, s.batchSize(), s.averagingFrequency(), s.epochs(),

@@ -1,0 +1,119 @@
+package org.chainrule.models.flows;
+
+import org.chainrule.models.DensityModel;
+import org.chainrule.models.LogMath;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The density of a trained flow: scoring runs the training graph (so it cannot disagree with training), sampling
+ * draws z ~ N(0, T^2 I) per seed and runs the transform's inverse with the same parameter values, then undoes the
+ * pre-processing. A private snapshot of the parameters: later training does not leak in.
+ */
+public final class FlowDensity implements DensityModel, org.chainrule.models.Latent {
+    private final FlowSpec spec;
+    private final MultiLayerNetwork network;
+    private transient SameDiff inverseGraph;
+    private transient SameDiff forwardGraph;
+
+    FlowDensity(FlowSpec spec, MultiLayerNetwork network) {
+        this.spec = spec;
+        this.network = network.clone();
+    }
+
+    @Override
+    public long[] eventShape() {
+        return spec.eventShape();
+    }
+
+    /**
+     * Exact {@code log p(x)} for real data; for discrete data the dequantization bound
+     * {@code log mean_k p(x + u_k)} over {@code evalSamples} fixed noise draws (see {@link FlowSpec}).
+     */
+    @Override
+    public synchronized INDArray logProb(INDArray x) {
+        if (spec.levels() == 0) {
+            return network.output(spec.trainingFeatures(x, 0), false).reshape(-1).castTo(DataType.DOUBLE).neg();
+        }
+        int k = spec.evalSamples();
+        INDArray all = Nd4j.create(DataType.DOUBLE, x.rows(), k);
+        for (int s = 0; s < k; s++) {
+            INDArray nll = network.output(spec.evalFeatures(x, s), false);
+            all.getColumn(s).assign(nll.reshape(-1).castTo(DataType.DOUBLE).neg());
+        }
+        return k == 1 ? all.getColumn(0).dup() : LogMath.logMeanExp(all);
+    }
+
+    @Override
+    public INDArray sample(long[] seeds) {
+        return sample(seeds, null, 1.0);
+    }
+
+    @Override
+    public synchronized INDArray sample(long[] seeds, INDArray context, double temperature) {
+        if (context != null) {
+            throw new UnsupportedOperationException("a " + spec.type() + " flow is unconditional but was given a context");
+        }
+        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("temperature must be positive and finite, got " + temperature);
+        }
+        int d = spec.dim();
+        float[] z = new float[seeds.length * d];
+        for (int i = 0; i < seeds.length; i++) {
+            Random r = new Random(seeds[i]);
+            for (int j = 0; j < d; j++) {
+                z[i * d + j] = (float) (temperature * r.nextGaussian());
+            }
+        }
+        return decode(Nd4j.create(z, new long[]{seeds.length, d}, 'c'));
+    }
+
+    /**
+     * The latent code of each row: the forward map of the pre-processed events (discrete data dequantized with the
+     * row's first scoring noise draw), flattened to {@code [batch, D]}.
+     */
+    @Override
+    public synchronized INDArray encode(INDArray x) {
+        INDArray features = spec.levels() == 0 ? spec.trainingFeatures(x, 0) : spec.evalFeatures(x, 0);
+        if (forwardGraph == null) {
+            SameDiff sd = SameDiff.create();
+            SDVariable in = sd.placeHolder("x", DataType.FLOAT, -1, spec.dim());
+            sd.identity("z", spec.transform().forward(sd, spec.preprocess(sd, in).value(), constants(sd)).value());
+            forwardGraph = sd;
+        }
+        return forwardGraph.output(Map.of("x", features), "z").get("z").reshape(x.rows(), spec.dim());
+    }
+
+    /** The inverse map of latent codes, with the pre-processing undone. */
+    @Override
+    public synchronized INDArray decode(INDArray z) {
+        long[] shape = FlowSpec.withBatch(spec.transform().outputShape());
+        shape[0] = z.rows();
+        INDArray y = inverseGraph().output(Map.of("z", z.castTo(DataType.FLOAT).reshape(shape)), "x").get("x");
+        return spec.postprocess(y);
+    }
+
+    private Map<String, SDVariable> constants(SameDiff sd) {
+        Map<String, SDVariable> p = new java.util.LinkedHashMap<>();
+        FlowLayer.parameters(network).forEach((name, value) -> p.put(name, sd.constant("p_" + name, value.dup())));
+        return p;
+    }
+
+    /** The inverse map as a graph over constants, built once. */
+    private SameDiff inverseGraph() {
+        if (inverseGraph == null) {
+            SameDiff sd = SameDiff.create();
+            SDVariable z = sd.placeHolder("z", DataType.FLOAT, FlowSpec.withBatch(spec.transform().outputShape()));
+            sd.identity("x", spec.transform().inverse(sd, z, constants(sd)).value());
+            inverseGraph = sd;
+        }
+        return inverseGraph;
+    }
+}
