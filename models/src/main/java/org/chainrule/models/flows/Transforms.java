@@ -12,7 +12,7 @@ public final class Transforms {
     }
 
     /** Transform kinds this build reads. */
-    public static final List<String> KINDS = List.of("chain");
+    public static final List<String> KINDS = List.of("chain", "masked-autoregressive", "permutation");
 
     /** Reads a transform from a parsed {@link Transform#toMap()}. */
     public static Transform fromConfig(Config c) {
@@ -25,6 +25,8 @@ public final class Transforms {
                 }
                 yield new Chain(steps);
             }
+            case "masked-autoregressive" -> MaskedAutoregressive.fromConfig(c);
+            case "permutation" -> Permutation.fromConfig(c);
             default -> throw new IllegalArgumentException("unknown flow transform '" + kind + "'; known: " + KINDS);
         };
     }
