@@ -12,7 +12,9 @@ import java.util.Map;
 
 /**
  * Transforms applied one after another: forward runs them in order and inverse in reverse, and the log-determinants
- * add (the chain rule for Jacobians). Parameters of step {@code i} are named {@code t<i>_<name>}.
+ * add (the chain rule for Jacobians). Parameters of step {@code i} are named {@code t<i><name>}: DL4J's updater reads
+ * the text after the last underscore of a parameter key as the parameter, so flow parameter names hold letters and
+ * digits only, and start with a letter, which keeps the prefix unambiguous.
  */
 public final class Chain implements Transform {
     private static final long serialVersionUID = 1L;
@@ -29,6 +31,14 @@ public final class Chain implements Transform {
                         + Arrays.toString(steps.get(i - 1).outputShape()));
             }
         }
+        for (Transform t : steps) {
+            for (String name : t.parameterShapes().keySet()) {
+                if (!name.matches("[A-Za-z][A-Za-z0-9]*")) {
+                    throw new IllegalArgumentException("flow parameter name '" + name + "' of " + t.toMap().get("kind")
+                            + " must be a letter followed by letters and digits");
+                }
+            }
+        }
         this.steps = List.copyOf(steps);
     }
 
@@ -37,7 +47,12 @@ public final class Chain implements Transform {
     }
 
     static String prefix(int i) {
-        return "t" + i + "_";
+        return "t" + i;
+    }
+
+    /** The chain-level name of step {@code i}'s parameter {@code name}. */
+    public static String parameterName(int i, String name) {
+        return prefix(i) + name;
     }
 
     @Override

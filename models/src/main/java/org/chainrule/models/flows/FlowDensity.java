@@ -8,6 +8,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.Map;
 import java.util.Random;
@@ -43,10 +44,19 @@ public final class FlowDensity implements DensityModel, org.chainrule.models.Lat
             return network.output(spec.trainingFeatures(x, 0), false).reshape(-1).castTo(DataType.DOUBLE).neg();
         }
         int k = spec.evalSamples();
-        INDArray all = Nd4j.create(DataType.DOUBLE, x.rows(), k);
-        for (int s = 0; s < k; s++) {
-            INDArray nll = network.output(spec.evalFeatures(x, s), false);
-            all.getColumn(s).assign(nll.reshape(-1).castTo(DataType.DOUBLE).neg());
+        long rows = x.rows();
+        INDArray all = Nd4j.create(DataType.DOUBLE, rows, k);
+        // draws go through the network together, as many rows per pass as a scoring batch of about 4096 holds
+        int perPass = (int) Math.max(1, Math.min(k, 4096 / Math.max(1, rows)));
+        for (int s0 = 0; s0 < k; s0 += perPass) {
+            int n = Math.min(perPass, k - s0);
+            INDArray features = Nd4j.create(DataType.FLOAT, n * rows, spec.dim());
+            for (int j = 0; j < n; j++) {
+                features.get(NDArrayIndex.interval(j * rows, (j + 1) * rows), NDArrayIndex.all())
+                        .assign(spec.evalFeatures(x, s0 + j));
+            }
+            INDArray nll = network.output(features, false).reshape(n, rows).castTo(DataType.DOUBLE);
+            all.get(NDArrayIndex.all(), NDArrayIndex.interval(s0, s0 + n)).assign(nll.transpose().neg());
         }
         return k == 1 ? all.getColumn(0).dup() : LogMath.logMeanExp(all);
     }

@@ -66,11 +66,11 @@ class ChainTest {
     void chainAddsLogDeterminantsAndInvertsInReverse() {
         Chain chain = new Chain(List.of(new Scale(3), new Scale(3)));
         Map<String, INDArray> p = Flows.newParameters(chain, DataType.DOUBLE, 7);
-        assertEquals(List.of("t0_s", "t0_b", "t1_s", "t1_b"), List.copyOf(p.keySet()));
+        assertEquals(List.of("t0s", "t0b", "t1s", "t1b"), List.copyOf(p.keySet()));
         INDArray x = Nd4j.randn(DataType.DOUBLE, 5, 3);
         FlowChecks.assertRoundTrip(chain, p, x, 1e-10);
         FlowChecks.assertLogDetMatchesJacobian(chain, p, x, 1e-6);
-        double expected = p.get("t0_s").sumNumber().doubleValue() + p.get("t1_s").sumNumber().doubleValue();
+        double expected = p.get("t0s").sumNumber().doubleValue() + p.get("t1s").sumNumber().doubleValue();
         assertEquals(expected, Flows.forward(chain, p, x).logAbsDet().getDouble(4), 1e-12);
     }
 
