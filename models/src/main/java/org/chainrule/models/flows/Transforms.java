@@ -12,7 +12,7 @@ public final class Transforms {
     }
 
     /** Transform kinds this build reads. */
-    public static final List<String> KINDS = List.of("chain");
+    public static final List<String> KINDS = List.of("chain", "actnorm", "invconv1x1");
 
     /** Reads a transform from a parsed {@link Transform#toMap()}. */
     public static Transform fromConfig(Config c) {
@@ -25,6 +25,8 @@ public final class Transforms {
                 }
                 yield new Chain(steps);
             }
+            case "actnorm" -> new ActNorm(shape(c, "shape"));
+            case "invconv1x1" -> InvertibleConv1x1.fromConfig(c);
             default -> throw new IllegalArgumentException("unknown flow transform '" + kind + "'; known: " + KINDS);
         };
     }
