@@ -12,7 +12,8 @@ public final class Transforms {
     }
 
     /** Transform kinds this build reads. */
-    public static final List<String> KINDS = List.of("chain", "masked-autoregressive", "permutation");
+    public static final List<String> KINDS = List.of("chain", "masked-autoregressive", "permutation", "actnorm",
+            "invconv1x1");
 
     /** Reads a transform from a parsed {@link Transform#toMap()}. */
     public static Transform fromConfig(Config c) {
@@ -27,6 +28,8 @@ public final class Transforms {
             }
             case "masked-autoregressive" -> MaskedAutoregressive.fromConfig(c);
             case "permutation" -> Permutation.fromConfig(c);
+            case "actnorm" -> new ActNorm(shape(c, "shape"));
+            case "invconv1x1" -> InvertibleConv1x1.fromConfig(c);
             default -> throw new IllegalArgumentException("unknown flow transform '" + kind + "'; known: " + KINDS);
         };
     }
