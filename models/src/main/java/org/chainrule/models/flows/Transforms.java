@@ -12,7 +12,7 @@ public final class Transforms {
     }
 
     /** Transform kinds this build reads. */
-    public static final List<String> KINDS = List.of("chain");
+    public static final List<String> KINDS = List.of("chain", "planar", "radial");
 
     /** Reads a transform from a parsed {@link Transform#toMap()}. */
     public static Transform fromConfig(Config c) {
@@ -25,6 +25,8 @@ public final class Transforms {
                 }
                 yield new Chain(steps);
             }
+            case "planar" -> new PlanarFlow(c.getLong("dim"));
+            case "radial" -> new RadialFlow(c.getLong("dim"));
             default -> throw new IllegalArgumentException("unknown flow transform '" + kind + "'; known: " + KINDS);
         };
     }
