@@ -12,8 +12,7 @@ public final class Transforms {
     }
 
     /** Transform kinds this build reads. */
-    public static final List<String> KINDS = List.of("chain", "masked-autoregressive", "permutation", "actnorm",
-            "invconv1x1");
+    public static final List<String> KINDS = List.of("chain", "masked-autoregressive", "permutation", "actnorm", "invconv1x1", "planar", "radial");
 
     /** Reads a transform from a parsed {@link Transform#toMap()}. */
     public static Transform fromConfig(Config c) {
@@ -30,6 +29,8 @@ public final class Transforms {
             case "permutation" -> Permutation.fromConfig(c);
             case "actnorm" -> new ActNorm(shape(c, "shape"));
             case "invconv1x1" -> InvertibleConv1x1.fromConfig(c);
+            case "planar" -> new PlanarFlow(c.getLong("dim"));
+            case "radial" -> new RadialFlow(c.getLong("dim"));
             default -> throw new IllegalArgumentException("unknown flow transform '" + kind + "'; known: " + KINDS);
         };
     }
