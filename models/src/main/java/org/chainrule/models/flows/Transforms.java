@@ -12,7 +12,7 @@ public final class Transforms {
     }
 
     /** Transform kinds this build reads. */
-    public static final List<String> KINDS = List.of("chain");
+    public static final List<String> KINDS = List.of("chain", "affine-coupling", "squeeze", "factor-out");
 
     /** Reads a transform from a parsed {@link Transform#toMap()}. */
     public static Transform fromConfig(Config c) {
@@ -25,6 +25,9 @@ public final class Transforms {
                 }
                 yield new Chain(steps);
             }
+            case "affine-coupling" -> AffineCoupling.fromConfig(c);
+            case "squeeze" -> Squeeze.fromConfig(c);
+            case "factor-out" -> FactorOut.fromConfig(c);
             default -> throw new IllegalArgumentException("unknown flow transform '" + kind + "'; known: " + KINDS);
         };
     }
