@@ -12,7 +12,7 @@ public final class Transforms {
     }
 
     /** Transform kinds this build reads. */
-    public static final List<String> KINDS = List.of("chain", "masked-autoregressive", "permutation", "actnorm", "invconv1x1", "planar", "radial");
+    public static final List<String> KINDS = List.of("chain", "masked-autoregressive", "permutation", "actnorm", "invconv1x1", "planar", "radial", "affine-coupling", "squeeze", "factor-out");
 
     /** Reads a transform from a parsed {@link Transform#toMap()}. */
     public static Transform fromConfig(Config c) {
@@ -31,6 +31,9 @@ public final class Transforms {
             case "invconv1x1" -> InvertibleConv1x1.fromConfig(c);
             case "planar" -> new PlanarFlow(c.getLong("dim"));
             case "radial" -> new RadialFlow(c.getLong("dim"));
+            case "affine-coupling" -> AffineCoupling.fromConfig(c);
+            case "squeeze" -> Squeeze.fromConfig(c);
+            case "factor-out" -> FactorOut.fromConfig(c);
             default -> throw new IllegalArgumentException("unknown flow transform '" + kind + "'; known: " + KINDS);
         };
     }
