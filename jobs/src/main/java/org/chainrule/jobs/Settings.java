@@ -10,6 +10,8 @@ import org.chainrule.models.ModelSpec;
 import org.chainrule.models.autoregressive.MadeSpec;
 import org.chainrule.models.conditionals.OutputFamily;
 import org.chainrule.models.deepnade.DeepNadeSpec;
+import org.chainrule.models.flows.FlowArchitectures;
+import org.chainrule.models.flows.FlowSpec;
 import org.chainrule.models.nade.NadeSpec;
 import org.chainrule.models.sequence.CharRnnSpec;
 import org.chainrule.pipelines.data.Domain;
@@ -301,6 +303,9 @@ public final class Settings {
         if (!type.equals("deep-nade") && (iterations != 1 || intermediateLoss)) {
             problems.add(ROOT + ".model.iterations / intermediate-loss apply to deep-nade only");
         }
+        if (FlowSpec.TYPES.contains(type)) {
+            return flow(type, eventShape, domain, widths, conditional, output, maskSeed);
+        }
         OutputFamily family = null;
         int context = 0;
         if (domain != null) {
@@ -344,6 +349,44 @@ public final class Settings {
             default -> MadeSpec.made(eventShape, widths, masks, orderAgnostic, maskSeed).withDirect(direct)
                     .withFamily(family).withContext(context);
         };
+    }
+
+    /** A normalizing flow's spec (null when validating before the data is read). */
+    private ModelSpec flow(String type, long[] eventShape, Domain domain, int[] hidden, boolean conditional,
+                           String output, long seed) {
+        int steps = integer("model.flow-steps", 1, 1000);
+        int scales = integer("model.scales", 1, 10);
+        int channels = integer("model.hidden-channels", 1, 4096);
+        String scale = oneOf("model.coupling-scale", List.of("auto", "tanh", "sigmoid"));
+        double alpha = real("model.logit-alpha", 0, 0.499);
+        int draws = integer("model.dequantization-samples", 1, 10_000);
+        if (conditional) {
+            problems.add(ROOT + ".model.conditional: " + type + " flows are not class-conditional");
+        }
+        if (!output.equals("auto")) {
+            problems.add(ROOT + ".model.output = " + output + ": a flow's base distribution is a standard normal"
+                    + " (leave output = auto)");
+        }
+        if ((type.equals("maf") || type.equals("iaf") || (type.equals("realnvp") && eventShape != null
+                && eventShape.length == 1)) && hidden.length == 0) {
+            problems.add(ROOT + ".model.hidden is empty: a " + type + " needs at least one hidden layer");
+        }
+        check();
+        if (domain == null) {
+            return null;
+        }
+        if (domain.vocabulary() != null) {
+            problems.add(ROOT + ".model.type = " + type + ": flows model numbers, not text");
+        }
+        check();
+        try {
+            return FlowArchitectures.build(type, eventShape, domain.isReal() ? 0 : Math.max(2, domain.levels()),
+                    new FlowArchitectures.Options(steps, hidden, scales, channels, scale, alpha, draws, seed));
+        } catch (IllegalArgumentException e) {
+            problems.add(ROOT + ".model: " + e.getMessage());
+            check();
+            throw e;
+        }
     }
 
     /** Values of {@code model.output}. */

@@ -209,7 +209,7 @@ class FamiliesPipelineTest {
         assertEquals(20, spark.read().parquet(tmp.resolve("samples/samples.parquet").toString()).count());
     }
 
-    private static double normal(long seed) {
+    static double normal(long seed) {
         double u1 = 1 - Seeds.uniform(Seeds.derive(seed, 0));
         double u2 = Seeds.uniform(Seeds.derive(seed, 1));
         return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);

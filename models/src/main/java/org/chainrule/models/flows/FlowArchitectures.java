@@ -51,11 +51,62 @@ public final class FlowArchitectures {
             throw new IllegalArgumentException("flows take vectors [D] or single-channel images [H, W]; events of shape "
                     + Arrays.toString(shape) + " are not supported");
         }
+        long[] chw = image ? new long[]{1, shape[0], shape[1]} : null;
+        String scale = o.couplingScale().equals("auto") ? (type.equals("glow") ? "sigmoid" : "tanh")
+                : o.couplingScale();
         return switch (type) {
             case "maf", "iaf" -> Maf.chain(d, o.steps(), o.hidden(), type.equals("iaf"), o.seed());
+            case "planar" -> new Chain(repeat(o.steps(), o.seed(), s -> new PlanarFlow(d)));
+            case "radial" -> new Chain(repeat(o.steps(), o.seed(), s -> new RadialFlow(d)));
+            case "realnvp" -> image ? RealNvp.image(chw, o.scales(), o.steps(), o.hiddenChannels(), scale)
+                    : RealNvp.vector(d, o.steps(), o.hidden(), scale);
+            case "glow" -> image ? new Chain(glowLevel(chw, o.scales(), o, scale, o.seed(), false))
+                    : new Chain(glowSteps(new long[]{d}, o, scale, o.seed()));
             default -> throw new IllegalArgumentException("unknown flow type '" + type + "'; known: "
                     + FlowSpec.TYPES);
         };
+    }
+
+    /**
+     * Glow's step of flow, {@code steps} times: actnorm, an invertible 1x1 convolution (a learned invertible linear map
+     * for vectors), and an affine coupling over half the channels (half the vector), alternating halves.
+     */
+    static List<Transform> glowSteps(long[] shape, Options o, String scale, long seed) {
+        List<Transform> out = new ArrayList<>();
+        int channels = (int) shape[0];
+        for (int i = 0; i < o.steps(); i++) {
+            out.add(new ActNorm(shape));
+            out.add(new InvertibleConv1x1(channels, shape, Seeds.derive(seed, i)));
+            out.add(shape.length == 1 ? AffineCoupling.vector(channels, "halves", i % 2, o.hidden(), scale)
+                    : AffineCoupling.image(shape, "channel", i % 2, o.hiddenChannels(), scale));
+        }
+        return out;
+    }
+
+    /**
+     * One level of Glow's multi-scale architecture (Kingma & Dhariwal 2018, figure 2): squeeze, K steps of flow, then
+     * half the channels go to the base distribution and the rest continue to the next level. A nested level squeezes
+     * back at its end, because {@link FactorOut} needs its inner transform to keep the shape.
+     */
+    static List<Transform> glowLevel(long[] chw, int levels, Options o, String scale, long seed, boolean nested) {
+        if (chw[1] % 2 != 0 || chw[2] % 2 != 0) {
+            throw new IllegalArgumentException("glow with " + o.scales() + " scales cannot squeeze a " + chw[1] + "x"
+                    + chw[2] + " image (odd size); use fewer model.scales");
+        }
+        long[] squeezed = {chw[0] * 4, chw[1] / 2, chw[2] / 2};
+        List<Transform> out = new ArrayList<>();
+        out.add(new Squeeze(chw));
+        out.addAll(glowSteps(squeezed, o, scale, seed));
+        if (levels > 1) {
+            long keep = squeezed[0] / 2;
+            long[] rest = {squeezed[0] - keep, squeezed[1], squeezed[2]};
+            out.add(new FactorOut(new Chain(glowLevel(rest, levels - 1, o, scale, Seeds.derive(seed, -1), true)),
+                    squeezed, (int) keep));
+        }
+        if (nested) {
+            out.add(Squeeze.unsqueeze(chw));
+        }
+        return out;
     }
 
     /** Repeats a step factory: step i gets seed derive(seed, i). */

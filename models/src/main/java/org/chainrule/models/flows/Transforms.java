@@ -12,7 +12,8 @@ public final class Transforms {
     }
 
     /** Transform kinds this build reads. */
-    public static final List<String> KINDS = List.of("chain", "masked-autoregressive", "permutation", "actnorm", "invconv1x1", "planar", "radial", "affine-coupling", "squeeze", "factor-out");
+    public static final List<String> KINDS = List.of("chain", "masked-autoregressive", "permutation", "actnorm", "invconv1x1",
+            "planar", "radial", "affine-coupling", "squeeze", "factor-out");
 
     /** Reads a transform from a parsed {@link Transform#toMap()}. */
     public static Transform fromConfig(Config c) {
