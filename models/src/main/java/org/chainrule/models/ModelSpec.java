@@ -76,6 +76,14 @@ public interface ModelSpec extends java.io.Serializable {
     default void initializeFromData(MultiLayerNetwork network, INDArray x) {
     }
 
+    /**
+     * What the reported log-likelihood is when it is not exact: a bound or an estimate, and of what. Null for models
+     * whose likelihood is exact (every autoregressive model).
+     */
+    default String likelihoodCaveat() {
+        return null;
+    }
+
     /** Training labels for a minibatch of events. */
     INDArray trainingLabels(INDArray x);
 

@@ -80,6 +80,7 @@ class FlowsPipelineTest {
                 tmp.resolve("eval").toString(), 100, false));
         double nll = ((Number) summary.get("meanNllNats")).doubleValue();
         assertTrue(nll > 5.0 && nll < 9.0, "test NLL in original units " + nll);
+        assertEquals("exact", summary.get("likelihood"));
 
         SavedModel model = SavedModel.load(run + "/model", false, spark.sparkContext().hadoopConfiguration());
         Example row = Shards.read(spark, data, "test", m).first();
@@ -137,6 +138,7 @@ class FlowsPipelineTest {
         // below 8 bits/pixel (uniform over 256 levels) once it has learned anything; above 0 for a lower bound on
         // discrete data
         assertTrue(bits > 0 && bits < 8, "bits/dim " + bits);
+        assertTrue(summary.get("likelihood").toString().startsWith("a lower bound"), summary.toString());
 
         Map<String, Object> samples = Sample.run(spark, new Sample.Settings(run + "/model",
                 tmp.resolve("samples").toString(), 16, 5, 8, 16, false, List.of(), 0.7));

@@ -236,6 +236,16 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
     }
 
     @Override
+    public String likelihoodCaveat() {
+        if (levels == 0) {
+            return null;
+        }
+        return "a lower bound on the log-probability of the discrete values: uniform dequantization, log mean_k p(x + u_k)"
+                + " over " + evalSamples + " noise draw(s) u_k ~ U[0,1)^D fixed per row (E_u p(x + u) = P(x), so the bound"
+                + " tightens with more draws)" + (logitAlpha > 0 ? "; the logit pre-transform's Jacobian is included" : "");
+    }
+
+    @Override
     public DensityModel densityOf(MultiLayerNetwork network) {
         return new FlowDensity(this, network);
     }

@@ -130,7 +130,11 @@ public final class Evaluate {
         summary.put("bitsPerDim", Units.bitsPerDim(meanNll, dims));
         summary.put("dims", dims);
         summary.put("nonFiniteRows", agg.get(3) == null ? 0L : ((Number) agg.get(3)).longValue());
-        summary.put("units", model.domain().unitsDescription() + "; bits/dim = nats / (dims * ln 2)");
+        String caveat = model.spec().likelihoodCaveat();
+        summary.put("likelihood", caveat == null ? "exact" : caveat);
+        summary.put("units", (caveat == null ? model.domain().unitsDescription()
+                : model.domain().unitsDescription().replace("exact ", "") + " (not exact: see likelihood)")
+                + "; bits/dim = nats / (dims * ln 2)");
         if (model.domain().isReal()) {
             summary.put("meanLogLikelihoodNats", -meanNll);
         }
@@ -138,9 +142,9 @@ public final class Evaluate {
         summary.put("rowsPerSecond", count / seconds);
         Outputs.writeText(staging + "/summary.json", Json.render(summary),
                 spark.sparkContext().hadoopConfiguration());
-        Progress.say("evaluate", String.format("%s/%s: mean NLL %.3f ± %.3f nats (%.4f bits/dim) over %d rows,"
+        Progress.say("evaluate", String.format("%s/%s: mean NLL %.3f ± %.3f nats (%.4f bits/dim)%s over %d rows,"
                         + " %.0f rows/s -> %s", s.data(), s.split(), meanNll, stdErr, Units.bitsPerDim(meanNll, dims),
-                count, count / seconds, s.output()));
+                caveat == null ? "" : " [bound/estimate: see summary.json]", count, count / seconds, s.output()));
         return summary;
     }
 }
