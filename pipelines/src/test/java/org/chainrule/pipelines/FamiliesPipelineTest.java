@@ -40,19 +40,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FamiliesPipelineTest {
     private final SparkSession spark = SparkTesting.spark();
 
-    private static Train.Settings train(String data, String out, ModelSpec spec, int epochs, double lr) {
+    static Train.Settings train(String data, String out, ModelSpec spec, int epochs, double lr) {
         return new Train.Settings(data, out, spec, epochs, 25, lr, 2, 2, 0, 0, 3, false, false, 1000, 200, Map.of());
     }
 
     @SuppressWarnings("unchecked")
-    private static List<Double> validCurve(Map<String, Object> summary) {
+    static List<Double> validCurve(Map<String, Object> summary) {
         return ((List<Map<String, Object>>) summary.get("history")).stream()
                 .map(m -> ((Number) m.get("validNll")).doubleValue()).toList();
     }
 
     @Test
     void rnadeOnRealCsvScoresInOriginalUnits(@TempDir Path tmp) throws IOException {
-        // x1 ~ N(50, 10^2), x2 = 0.5 x1 + N(0, 2^2): joint entropy 5.83 nats in these units, 1.8 after standardizing
+        NadeSpec spec = NadeSpec.of(new long[]{2}, OutputFamily.of("mixture", 0, 3), 16).withActivation("relu");
+        trainOnPairsInOriginalUnits(spark, tmp, spec);
+    }
+
+    /**
+     * Trains a real-valued model on 400 correlated pairs (x1 ~ N(50, 10^2), x2 = 0.5 x1 + N(0, 2^2): joint entropy
+     * 5.83 nats in these units, 1.8 after standardizing) and checks that validation NLL falls, that the test NLL is in
+     * the original units (a row by hand: standardized density minus sum log std), and that samples come back in them.
+     *
+     * @return the evaluate summary; the run is in tmp/run, the data in tmp/data
+     */
+    static Map<String, Object> trainOnPairsInOriginalUnits(SparkSession spark, Path tmp, ModelSpec spec)
+            throws IOException {
         StringBuilder csv = new StringBuilder();
         for (int i = 0; i < 400; i++) {
             double a = normal(Seeds.derive(1, i));
@@ -66,11 +78,9 @@ class FamiliesPipelineTest {
         Manifest m = Prepare.run(spark, new Prepare.Settings("csv", List.of(raw.toString()), List.of(), List.of(),
                 List.of(), data, new long[]{2}, 50, 0, new Encoding(2, 1, "none", 1, true),
                 new Readers.Options(',', false, 2), 2, false, false, "shuffled", 50, 9));
-        NadeSpec spec = NadeSpec.of(new long[]{2}, OutputFamily.of("mixture", 0, 3), 16).withActivation("relu");
         String run = tmp.resolve("run").toString();
         List<Double> curve = validCurve(Train.run(spark, train(data, run, spec, 6, 0.01)));
         assertTrue(curve.get(curve.size() - 1) < curve.get(0) - 0.1, "validation NLL must fall: " + curve);
-
         Map<String, Object> summary = Evaluate.run(spark, new Evaluate.Settings(run + "/model", data, "test",
                 tmp.resolve("eval").toString(), 100, false));
         double nll = ((Number) summary.get("meanNllNats")).doubleValue();
@@ -94,6 +104,7 @@ class FamiliesPipelineTest {
         double mean = spark.read().parquet(tmp.resolve("samples/samples.parquet").toString())
                 .selectExpr("avg(element_at(values, 1))").first().getDouble(0);
         assertEquals(50, mean, 4, "samples come back in the original units (x1 has mean 50)");
+        return summary;
     }
 
     @Test

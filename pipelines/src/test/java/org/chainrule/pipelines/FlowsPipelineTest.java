@@ -2,8 +2,6 @@ package org.chainrule.pipelines;
 
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.chainrule.models.DensityModel;
-import org.chainrule.models.ModelSpec;
 import org.chainrule.models.Seeds;
 import org.chainrule.models.flows.FlowArchitectures;
 import org.chainrule.models.flows.FlowSpec;
@@ -15,13 +13,11 @@ import org.chainrule.pipelines.data.Prepare;
 import org.chainrule.pipelines.data.Readers;
 import org.chainrule.pipelines.data.Shards;
 import org.chainrule.pipelines.evaluate.Evaluate;
-import org.chainrule.pipelines.io.SavedModel;
 import org.chainrule.pipelines.sample.Interpolate;
 import org.chainrule.pipelines.sample.Sample;
 import org.chainrule.pipelines.train.Train;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,61 +39,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FlowsPipelineTest {
     private final SparkSession spark = SparkTesting.spark();
 
-    private static Train.Settings train(String data, String out, ModelSpec spec, int epochs, double lr) {
-        return new Train.Settings(data, out, spec, epochs, 25, lr, 2, 2, 0, 0, 3, false, false, 1000, 200, Map.of());
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<Double> validCurve(Map<String, Object> summary) {
-        return ((List<Map<String, Object>>) summary.get("history")).stream()
-                .map(m -> ((Number) m.get("validNll")).doubleValue()).toList();
-    }
-
     private static FlowArchitectures.Options options(int steps, int[] hidden, int scales, int channels) {
         return new FlowArchitectures.Options(steps, hidden, scales, channels, "auto", 1e-6, 1, 3);
     }
 
     @Test
     void mafOnRealCsvScoresInOriginalUnits(@TempDir Path tmp) throws IOException {
-        // x1 ~ N(50, 10^2), x2 = 0.5 x1 + N(0, 2^2): joint entropy 5.83 nats in these units, 1.8 after standardizing
-        StringBuilder csv = new StringBuilder();
-        for (int i = 0; i < 400; i++) {
-            double x1 = 50 + 10 * FamiliesPipelineTest.normal(Seeds.derive(1, i));
-            csv.append(x1).append(',').append(0.5 * x1 + 2 * FamiliesPipelineTest.normal(Seeds.derive(2, i))).append('\n');
-        }
-        Path raw = Files.createDirectories(tmp.resolve("raw")).resolve("pairs.csv");
-        Files.writeString(raw, csv.toString());
-        String data = tmp.resolve("data").toString();
-        Manifest m = Prepare.run(spark, new Prepare.Settings("csv", List.of(raw.toString()), List.of(), List.of(),
-                List.of(), data, new long[]{2}, 50, 0, new Encoding(2, 1, "none", 1, true),
-                new Readers.Options(',', false, -1), 2, false, false, "shuffled", 50, 9));
         FlowSpec spec = FlowArchitectures.build("maf", new long[]{2}, 0, options(3, new int[]{16}, 1, 1));
-        String run = tmp.resolve("run").toString();
-        List<Double> curve = validCurve(Train.run(spark, train(data, run, spec, 6, 0.01)));
-        assertTrue(curve.get(curve.size() - 1) < curve.get(0) - 0.1, "validation NLL must fall: " + curve);
-
-        Map<String, Object> summary = Evaluate.run(spark, new Evaluate.Settings(run + "/model", data, "test",
-                tmp.resolve("eval").toString(), 100, false));
-        double nll = ((Number) summary.get("meanNllNats")).doubleValue();
-        assertTrue(nll > 5.0 && nll < 9.0, "test NLL in original units " + nll);
+        Map<String, Object> summary = FamiliesPipelineTest.trainOnPairsInOriginalUnits(spark, tmp, spec);
         assertEquals("exact", summary.get("likelihood"));
-
-        SavedModel model = SavedModel.load(run + "/model", false, spark.sparkContext().hadoopConfiguration());
-        Example row = Shards.read(spark, data, "test", m).first();
-        INDArray x = Batches.matrix(List.of(row), 2, true);
-        DensityModel standardized = spec.densityOf(model.network());
-        double byHand = standardized.logProb(m.domain().standardize(x)).getDouble(0)
-                - Math.log(m.domain().std()[0]) - Math.log(m.domain().std()[1]);
-        Row scored = spark.read().parquet(tmp.resolve("eval/scores.parquet").toString())
-                .filter("row_id = " + row.rowId()).first();
-        assertEquals(byHand, scored.getDouble(1), 1e-4 * Math.abs(byHand));
-
-        Sample.run(spark, new Sample.Settings(run + "/model", tmp.resolve("samples").toString(), 400, 5, 50, 0,
-                false));
-        double mean = spark.read().parquet(tmp.resolve("samples/samples.parquet").toString())
-                .selectExpr("avg(element_at(values, 1))").first().getDouble(0);
-        assertEquals(50, mean, 4, "samples come back in the original units (x1 has mean 50)");
-
+        String run = tmp.resolve("run").toString();
+        String data = tmp.resolve("data").toString();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Interpolate.run(spark,
                 new Interpolate.Settings(run + "/model", data, "test", 0, 1, 5, tmp.resolve("i").toString(), false)));
         assertTrue(e.getMessage().contains("image"), e.getMessage());
@@ -127,8 +79,8 @@ class FlowsPipelineTest {
         assertEquals(256, m.domain().levels());
         FlowSpec spec = FlowArchitectures.build("glow", new long[]{4, 4}, 256, options(2, new int[0], 1, 8));
         String run = tmp.resolve("run").toString();
-        Map<String, Object> trained = Train.run(spark, train(data, run, spec, 4, 0.005));
-        List<Double> curve = validCurve(trained);
+        List<Double> curve = FamiliesPipelineTest.validCurve(Train.run(spark, FamiliesPipelineTest.train(data, run, spec, 4,
+                0.005)));
         assertTrue(curve.stream().allMatch(Double::isFinite), curve.toString());
         assertTrue(curve.get(curve.size() - 1) < curve.get(0), "validation NLL must fall: " + curve);
 

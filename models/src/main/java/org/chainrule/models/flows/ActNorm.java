@@ -25,7 +25,7 @@ import java.util.Map;
  * stored as a logarithm so that it stays positive (the map stays invertible) whatever the optimiser does. The formulas
  * broadcast, so parameters with a leading batch dimension instead of 1 also work.
  */
-public final class ActNorm implements Transform {
+public final class ActNorm extends DescribedTransform {
     private static final long serialVersionUID = 1L;
     /** Added to the standard deviation in the data initialisation, so a constant channel does not give log(0). */
     static final double STD_EPS = 1e-6;
@@ -141,20 +141,5 @@ public final class ActNorm implements Transform {
         }
         m.put("shape", s);
         return m;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof ActNorm a && a.toMap().equals(toMap());
-    }
-
-    @Override
-    public int hashCode() {
-        return toMap().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "ActNorm" + Arrays.toString(shape);
     }
 }

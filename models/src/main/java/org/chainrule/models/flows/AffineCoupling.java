@@ -63,7 +63,7 @@ import java.util.SplittableRandom;
  * {@code scale} (tanh only). Dense weights are {@code [in, out]} with biases {@code [1, out]}; convolution kernels
  * {@code [kH, kW, in, out]} (YXIO) with biases {@code [out]}.
  */
-public final class AffineCoupling implements Transform {
+public final class AffineCoupling extends DescribedTransform {
     private static final long serialVersionUID = 1L;
 
     /** Mask names for vectors {@code [D]}. */
@@ -309,20 +309,5 @@ public final class AffineCoupling implements Transform {
         m.put("hidden", hs);
         m.put("scaleType", scaleType);
         return m;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof AffineCoupling c && c.toMap().equals(toMap());
-    }
-
-    @Override
-    public int hashCode() {
-        return toMap().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return toMap().toString();
     }
 }

@@ -16,7 +16,7 @@ import java.util.Map;
  * the text after the last underscore of a parameter key as the parameter, so flow parameter names hold letters and
  * digits only, and start with a letter, which keeps the prefix unambiguous.
  */
-public final class Chain implements Transform {
+public final class Chain extends DescribedTransform {
     private static final long serialVersionUID = 1L;
     private final List<Transform> steps;
 
@@ -141,15 +141,5 @@ public final class Chain implements Transform {
         steps.forEach(s -> list.add(s.toMap()));
         m.put("steps", list);
         return m;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof Chain c && c.toMap().equals(toMap());
-    }
-
-    @Override
-    public int hashCode() {
-        return toMap().hashCode();
     }
 }

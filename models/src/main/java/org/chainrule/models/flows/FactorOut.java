@@ -38,7 +38,7 @@ import java.util.Map;
  * unsqueeze -> [2, 14, 14]]} inside the first FactorOut instead (the unsqueeze because inner must keep its shape);
  * the 7x7 grid cannot be squeezed again, so deeper scales stop there.
  */
-public final class FactorOut implements Transform {
+public final class FactorOut extends DescribedTransform {
     private static final long serialVersionUID = 1L;
     private static final String PREFIX = "in";
     private final Transform inner;
@@ -158,20 +158,5 @@ public final class FactorOut implements Transform {
         m.put("keep", keep);
         m.put("inner", inner.toMap());
         return m;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof FactorOut f && f.toMap().equals(toMap());
-    }
-
-    @Override
-    public int hashCode() {
-        return toMap().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return toMap().toString();
     }
 }

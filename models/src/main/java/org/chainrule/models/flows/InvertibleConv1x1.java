@@ -37,7 +37,7 @@ import java.util.Random;
  * useful between autoregressive or coupling layers, with {@code log |det| = sum(logAbsS)}). The parameters are shared
  * by the whole batch (no leading batch dimension).
  */
-public final class InvertibleConv1x1 implements Transform {
+public final class InvertibleConv1x1 extends DescribedTransform {
     private static final long serialVersionUID = 1L;
 
     private final int channels;
@@ -270,21 +270,6 @@ public final class InvertibleConv1x1 implements Transform {
         m.put("permutation", Arrays.stream(permutation).boxed().toList());
         m.put("signs", Arrays.stream(signs).boxed().toList());
         return m;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof InvertibleConv1x1 t && t.toMap().equals(toMap());
-    }
-
-    @Override
-    public int hashCode() {
-        return toMap().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "InvertibleConv1x1" + Arrays.toString(shape) + " seed " + seed;
     }
 
     /** The LU factors of a random rotation {@code Q = P L U}: what fixes P and sign(s) and seeds the parameters. */

@@ -51,7 +51,7 @@ import java.util.SplittableRandom;
  * {@code [nIn, nOut]} (masked when used), {@code bl} is {@code [1, nOut]}. They do not broadcast over a batch
  * dimension (no amortised parameters).
  */
-public final class MaskedAutoregressive implements Transform {
+public final class MaskedAutoregressive extends DescribedTransform {
     private static final long serialVersionUID = 1L;
 
     /** Default bound on |alpha|: a factor of at most e^3 ~ 20 per dimension and layer. */
@@ -301,20 +301,5 @@ public final class MaskedAutoregressive implements Transform {
         int[] hidden = c.getIntList("hidden").stream().mapToInt(Integer::intValue).toArray();
         return new MaskedAutoregressive(c.getInt("dim"), hidden, c.getBoolean("inverseAutoregressive"),
                 c.getLong("maskSeed"), c.getDouble("alphaBound"));
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof MaskedAutoregressive t && t.toMap().equals(toMap());
-    }
-
-    @Override
-    public int hashCode() {
-        return toMap().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return toMap().toString();
     }
 }

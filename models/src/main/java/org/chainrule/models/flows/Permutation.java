@@ -22,7 +22,7 @@ import java.util.SplittableRandom;
  * {@code mmul} has a reliable gradient in SameDiff on every batch size); fine for the few hundred dimensions that
  * autoregressive flows handle.
  */
-public final class Permutation implements Transform {
+public final class Permutation extends DescribedTransform {
     private static final long serialVersionUID = 1L;
     private final int[] order;
 
@@ -126,20 +126,5 @@ public final class Permutation implements Transform {
     /** Reads {@link #toMap()} back. */
     static Permutation fromConfig(Config c) {
         return new Permutation(c.getInt("dim"), c.getIntList("order").stream().mapToInt(Integer::intValue).toArray());
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof Permutation p && Arrays.equals(p.order, order);
-    }
-
-    @Override
-    public int hashCode() {
-        return Arrays.hashCode(order);
-    }
-
-    @Override
-    public String toString() {
-        return toMap().toString();
     }
 }

@@ -25,7 +25,7 @@ import java.util.Map;
  * <p>{@link #unsqueeze} gives the same map the other way round (depth-to-space forward), under the same kind with
  * {@code "unsqueeze": true}: a scale nested in a {@link FactorOut} squeezes and must hand back its input's shape.
  */
-public final class Squeeze implements Transform {
+public final class Squeeze extends DescribedTransform {
     private static final long serialVersionUID = 1L;
     private final long[] shape;
     private final boolean unsqueeze;
@@ -123,20 +123,5 @@ public final class Squeeze implements Transform {
         m.put("shape", List.of(shape[0], shape[1], shape[2]));
         m.put("unsqueeze", unsqueeze);
         return m;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof Squeeze s && Arrays.equals(s.shape, shape) && s.unsqueeze == unsqueeze;
-    }
-
-    @Override
-    public int hashCode() {
-        return toMap().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return toMap().toString();
     }
 }

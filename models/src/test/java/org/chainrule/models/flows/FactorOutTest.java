@@ -89,7 +89,7 @@ class FactorOutTest {
     void prefixesInnerParametersAndDescribesInner() {
         FactorOut t = image();
         for (String name : t.parameterShapes().keySet()) {
-            assertTrue(name.startsWith("int0_") || name.startsWith("int1_"), name);
+            assertTrue(name.startsWith("int0") || name.startsWith("int1"), name);
         }
         assertEquals(t.inner().parameterShapes().size(), t.parameterShapes().size());
         Map<String, Object> m = t.toMap();
