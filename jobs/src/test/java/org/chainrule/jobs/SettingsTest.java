@@ -1,6 +1,7 @@
 package org.chainrule.jobs;
 
 import org.chainrule.models.autoregressive.MadeSpec;
+import org.chainrule.models.flows.FlowSpec;
 import org.chainrule.models.nade.NadeSpec;
 import org.chainrule.pipelines.data.Domain;
 import org.chainrule.pipelines.data.Prepare;
@@ -41,6 +42,7 @@ class SettingsTest {
             assertEquals(t.spec().valueType(), domainOf(p).valueType(), c + ": the model fits the data it names");
             s.evaluate(false);
             s.sample(false);
+            s.interpolate(false);
         }
     }
 
@@ -98,6 +100,27 @@ class SettingsTest {
         Train.Settings fvsbn = Settings.load(CONF.resolve("fvsbn-mnist.conf").toFile(), List.of())
                 .trainSettings(new long[]{28, 28}, BINARY, false, false);
         assertEquals("fvsbn", fvsbn.spec().type());
+        Domain pixels = new Domain("uint8", 256, 10, null, null, null);
+        FlowSpec glow = (FlowSpec) Settings.load(CONF.resolve("glow-mnist8.conf").toFile(), List.of())
+                .trainSettings(new long[]{28, 28}, pixels, false, false).spec();
+        String described = glow.toMap().toString();
+        assertTrue(described.contains("actnorm") && described.contains("invconv1x1") && described.contains("factor-out"),
+                described);
+        assertEquals(256, glow.levels());
+    }
+
+    @Test
+    void flowSettingsAreCheckedBeforeSparkStarts() {
+        Domain pixels = new Domain("uint8", 256, 10, null, null, null);
+        ConfigErrors tooDeep = assertThrows(ConfigErrors.class, () -> Settings.load(
+                CONF.resolve("glow-mnist8.conf").toFile(), List.of("model.scales=3"))
+                .trainSettings(new long[]{28, 28}, pixels, false, false));
+        assertTrue(tooDeep.getMessage().contains("odd size"), tooDeep.getMessage());
+        ConfigErrors output = assertThrows(ConfigErrors.class, () -> Settings.load(
+                CONF.resolve("maf-wine.conf").toFile(), List.of("model.output=mixture", "model.conditional=true"))
+                .trainSettings(new long[]{13}, null, false, false));
+        assertTrue(output.getMessage().contains("model.output = mixture") && output.getMessage().contains(
+                "not class-conditional"), output.getMessage());
     }
 
     @Test
