@@ -27,21 +27,59 @@ public final class FlowArchitectures {
      * @param logitAlpha     discrete data: the logit pre-transform's alpha (0 = none); ignored for real data
      * @param evalSamples    discrete data: dequantization draws per row when scoring
      * @param seed           seed of masks, permutations and initial rotations
+     * @param dequantization discrete data: {@code uniform} or {@code variational} ({@link Dequantization});
+     *                       ignored for real data
+     * @param dequantizationHidden variational dequantization: hidden widths of q's conditioner (may be empty)
+     * @param base           {@code normal} or {@code made-mog} ({@link BaseDistribution}; vector events only)
+     * @param baseHidden     made-mog: hidden widths of the base's MADE (may be empty)
+     * @param baseComponents made-mog: Gaussian components per conditional
      */
     public record Options(int steps, int[] hidden, int scales, int hiddenChannels, String couplingScale,
-                          double logitAlpha, int evalSamples, long seed) {
+                          double logitAlpha, int evalSamples, long seed, String dequantization,
+                          int[] dequantizationHidden, String base, int[] baseHidden, int baseComponents) {
         public Options {
             if (steps < 1) {
                 throw new IllegalArgumentException("a flow needs at least one step, got " + steps);
             }
             hidden = hidden.clone();
+            dequantizationHidden = dequantizationHidden.clone();
+            baseHidden = baseHidden.clone();
+            if (!Dequantization.MODES.contains(dequantization)) {
+                throw new IllegalArgumentException("dequantization must be one of " + Dequantization.MODES + ", got "
+                        + dequantization);
+            }
+            if (!BaseDistribution.KINDS.contains(base)) {
+                throw new IllegalArgumentException("flow base must be one of " + BaseDistribution.KINDS + ", got "
+                        + base);
+            }
+        }
+
+        /** Uniform dequantization and a standard normal base. */
+        public Options(int steps, int[] hidden, int scales, int hiddenChannels, String couplingScale,
+                       double logitAlpha, int evalSamples, long seed) {
+            this(steps, hidden, scales, hiddenChannels, couplingScale, logitAlpha, evalSamples, seed, "uniform",
+                    new int[0], "normal", new int[0], 1);
         }
     }
 
-    /** The flow {@code type} over events of {@code eventShape} with {@code levels} values (0 = real-valued). */
+    /**
+     * The flow {@code type} over events of {@code eventShape} with {@code levels} values (0 = real-valued). The
+     * made-mog base is offered for vector events only (its sampler runs D sequential MADE passes).
+     */
     public static FlowSpec build(String type, long[] eventShape, int levels, Options o) {
         Transform t = transform(type, eventShape, o);
-        return new FlowSpec(type, eventShape, t, levels, levels == 0 ? 0 : o.logitAlpha(), o.evalSamples());
+        Dequantization dq = levels > 0 && o.dequantization().equals("variational")
+                ? Dequantization.variational(o.dequantizationHidden()) : Dequantization.UNIFORM;
+        BaseDistribution base = BaseDistribution.NORMAL;
+        if (o.base().equals("made-mog")) {
+            if (eventShape.length != 1) {
+                throw new IllegalArgumentException("the made-mog base is for vector events [D]; events of shape "
+                        + Arrays.toString(eventShape) + " keep the normal base");
+            }
+            base = BaseDistribution.madeMog(o.baseHidden(), o.baseComponents(), Seeds.derive(o.seed(), -2));
+        }
+        return new FlowSpec(type, eventShape, t, levels, levels == 0 ? 0 : o.logitAlpha(), o.evalSamples(), dq,
+                base);
     }
 
     static Transform transform(String type, long[] shape, Options o) {

@@ -11,12 +11,12 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.Map;
-import java.util.Random;
 
 /**
  * The density of a trained flow: scoring runs the training graph (so it cannot disagree with training), sampling
- * draws z ~ N(0, T^2 I) per seed and runs the transform's inverse with the same parameter values, then undoes the
- * pre-processing. A private snapshot of the parameters: later training does not leak in.
+ * draws z from the base per seed ({@link BaseDistribution#sample}: N(0, T^2 I), or the MADE-MoG dimension by
+ * dimension) and runs the transform's inverse with the same parameter values, then undoes the pre-processing; it
+ * never needs a variational dequantizer's q. A private snapshot of the parameters: later training does not leak in.
  */
 public final class FlowDensity implements DensityModel, org.chainrule.models.Latent {
     private final FlowSpec spec;
@@ -36,7 +36,8 @@ public final class FlowDensity implements DensityModel, org.chainrule.models.Lat
 
     /**
      * Exact {@code log p(x)} for real data; for discrete data the dequantization bound
-     * {@code log mean_k p(x + u_k)} over {@code evalSamples} fixed noise draws (see {@link FlowSpec}).
+     * {@code log mean_k p(x + u_k) / q(u_k | x)} over {@code evalSamples} fixed noise draws (q = 1 for uniform
+     * dequantization; see {@link FlowSpec}).
      */
     @Override
     public synchronized INDArray logProb(INDArray x) {
@@ -50,7 +51,7 @@ public final class FlowDensity implements DensityModel, org.chainrule.models.Lat
         int perPass = (int) Math.max(1, Math.min(k, 4096 / Math.max(1, rows)));
         for (int s0 = 0; s0 < k; s0 += perPass) {
             int n = Math.min(perPass, k - s0);
-            INDArray features = Nd4j.create(DataType.FLOAT, n * rows, spec.dim());
+            INDArray features = Nd4j.create(DataType.FLOAT, n * rows, spec.featureWidth());
             for (int j = 0; j < n; j++) {
                 features.get(NDArrayIndex.interval(j * rows, (j + 1) * rows), NDArrayIndex.all())
                         .assign(spec.evalFeatures(x, s0 + j));
@@ -74,28 +75,21 @@ public final class FlowDensity implements DensityModel, org.chainrule.models.Lat
         if (!(temperature > 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("temperature must be positive and finite, got " + temperature);
         }
-        int d = spec.dim();
-        float[] z = new float[seeds.length * d];
-        for (int i = 0; i < seeds.length; i++) {
-            Random r = new Random(seeds[i]);
-            for (int j = 0; j < d; j++) {
-                z[i * d + j] = (float) (temperature * r.nextGaussian());
-            }
-        }
-        return decode(Nd4j.create(z, new long[]{seeds.length, d}, 'c'));
+        return decode(spec.base().sample(FlowLayer.parameters(network), spec.dim(), seeds, temperature));
     }
 
     /**
      * The latent code of each row: the forward map of the pre-processed events (discrete data dequantized with the
-     * row's first scoring noise draw), flattened to {@code [batch, D]}.
+     * row's first scoring noise draw, through q under variational dequantization), flattened to {@code [batch, D]}.
      */
     @Override
     public synchronized INDArray encode(INDArray x) {
         INDArray features = spec.levels() == 0 ? spec.trainingFeatures(x, 0) : spec.evalFeatures(x, 0);
         if (forwardGraph == null) {
             SameDiff sd = SameDiff.create();
-            SDVariable in = sd.placeHolder("x", DataType.FLOAT, -1, spec.dim());
-            sd.identity("z", spec.transform().forward(sd, spec.preprocess(sd, in).value(), constants(sd)).value());
+            SDVariable in = sd.placeHolder("x", DataType.FLOAT, -1, spec.featureWidth());
+            Map<String, SDVariable> p = constants(sd);
+            sd.identity("z", spec.transform().forward(sd, spec.transformInput(sd, in, p).value(), p).value());
             forwardGraph = sd;
         }
         return forwardGraph.output(Map.of("x", features), "z").get("z").reshape(x.rows(), spec.dim());

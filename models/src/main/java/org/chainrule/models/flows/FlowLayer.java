@@ -13,7 +13,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A whole flow as one SameDiff layer: input the (dequantized) events {@code [batch, D]}, output each example's exact
+ * A whole flow as one SameDiff layer: input the (dequantized) events {@code [batch, D]} (or, under
+ * variational dequantization, the events and their noise, {@code [batch, 2D]}), output each example's exact
  * NLL {@code [batch, 1]} for {@link org.chainrule.models.NllOutputLoss}. The layer carries its {@link FlowSpec} as a
  * JSON string (one bean property), so DL4J and dl4j-spark rebuild any transform on executors without a bean accessor
  * per transform field.
@@ -39,11 +40,14 @@ public class FlowLayer extends SameDiffLayer {
         return parsed;
     }
 
-    /** The trained parameters of a flow network, by transform parameter name (views: writing them updates the net). */
+    /**
+     * The trained parameters of a flow network by name ({@link FlowSpec#parameterShapes()}: the transform's, then
+     * those of a variational dequantizer and of a learned base); views, so writing them updates the net.
+     */
     public static Map<String, INDArray> parameters(MultiLayerNetwork network) {
         FlowSpec f = ((FlowLayer) network.getLayer(0).conf().getLayer()).flow();
         Map<String, INDArray> out = new LinkedHashMap<>();
-        for (String name : f.transform().parameterShapes().keySet()) {
+        for (String name : f.parameterShapes().keySet()) {
             out.put(name, network.getLayer(0).getParam(name));
         }
         return out;
@@ -58,12 +62,12 @@ public class FlowLayer extends SameDiffLayer {
     @Override
     public void defineParameters(SDLayerParams params) {
         params.clear();
-        flow().transform().parameterShapes().forEach(params::addWeightParam);
+        flow().parameterShapes().forEach(params::addWeightParam);
     }
 
     @Override
     public void initializeParameters(Map<String, INDArray> params) {
-        flow().transform().initialize(params, 0x466c6f77L);
+        flow().initialize(params, 0x466c6f77L);
     }
 
     @Override

@@ -40,6 +40,13 @@ import java.util.SplittableRandom;
  * Optionally y goes through the logit pre-transform of RealNVP/MAF, {@code logit(a + (1 - 2a) y)}, whose
  * log-Jacobian is counted too. Real-valued data (L = 0) enters as the pipeline standardized it.
  *
+ * <p>Two options refine the model ({@link Dequantization}, {@link BaseDistribution}): variational dequantization
+ * (Ho et al. 2019, Flow++) learns the noise distribution q(u|x) jointly with the flow, and the reported bound becomes
+ * {@code E_q[log p(x + u) - log q(u|x)]}; the network input then carries standard normal noise eps (from which the
+ * graph makes u) next to x instead of x + u. A MADE-MoG base (Papamakarios et al. 2017) replaces N(0, I) by a
+ * learned autoregressive mixture density over the latent. Their parameters sit in the same layer as the
+ * transform's and train with it.
+ *
  * @param type        family name shown to users: {@code maf}, {@code iaf}, {@code realnvp}, {@code glow},
  *                    {@code planar}, {@code radial}
  * @param eventShape  shape of one event as the dataset stores it; the transform may view it as another shape with
@@ -48,9 +55,11 @@ import java.util.SplittableRandom;
  * @param levels      values per dimension of discrete data (dequantized), 0 for real-valued data
  * @param logitAlpha  the logit pre-transform's a in (0, 0.5), or 0 for none (discrete data only)
  * @param evalSamples dequantization noise draws per row when scoring (log-mean-exp), at least 1
+ * @param dequantization how discrete values are dequantized (uniform or variational; discrete data only)
+ * @param base        the latent's density (standard normal or MADE-MoG)
  */
 public record FlowSpec(String type, long[] eventShape, Transform transform, int levels, double logitAlpha,
-                       int evalSamples) implements ModelSpec {
+                       int evalSamples, Dequantization dequantization, BaseDistribution base) implements ModelSpec {
 
     /** Family names a flow can be configured as. */
     public static final List<String> TYPES = List.of("maf", "iaf", "realnvp", "glow", "planar", "radial");
@@ -58,6 +67,8 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
     private static final long EVAL_NOISE_SEED = 0x5eed_f10e_d0d0L;
 
     public FlowSpec {
+        dequantization = dequantization == null ? Dequantization.UNIFORM : dequantization;
+        base = base == null ? BaseDistribution.NORMAL : base;
         if (!TYPES.contains(type)) {
             throw new IllegalArgumentException("flow type must be one of " + TYPES + ", got " + type);
         }
@@ -78,6 +89,70 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
         if (evalSamples < 1) {
             throw new IllegalArgumentException("evalSamples must be >= 1, got " + evalSamples);
         }
+        if (dequantization.isVariational() && levels == 0) {
+            throw new IllegalArgumentException("variational dequantization is for discrete data (levels > 0)");
+        }
+        Map<String, long[]> names = new LinkedHashMap<>(transform.parameterShapes());
+        int d = Math.toIntExact(Flows.size(eventShape));
+        for (String name : dequantization.parameterShapes(d).keySet()) {
+            if (names.put(name, null) != null) {
+                throw new IllegalArgumentException("dequantization parameter " + name + " clashes with the transform's");
+            }
+        }
+        for (String name : base.parameterShapes(d).keySet()) {
+            if (names.put(name, null) != null) {
+                throw new IllegalArgumentException("base parameter " + name + " clashes with another parameter");
+            }
+        }
+    }
+
+    /** A flow with uniform dequantization and a standard normal base (the spec as it was before these options). */
+    public FlowSpec(String type, long[] eventShape, Transform transform, int levels, double logitAlpha,
+                    int evalSamples) {
+        this(type, eventShape, transform, levels, logitAlpha, evalSamples, Dequantization.UNIFORM,
+                BaseDistribution.NORMAL);
+    }
+
+    /** This flow with another dequantization. */
+    public FlowSpec withDequantization(Dequantization d) {
+        return new FlowSpec(type, eventShape, transform, levels, logitAlpha, evalSamples, d, base);
+    }
+
+    /** This flow with another base distribution. */
+    public FlowSpec withBase(BaseDistribution b) {
+        return new FlowSpec(type, eventShape, transform, levels, logitAlpha, evalSamples, dequantization, b);
+    }
+
+    /**
+     * Every trained parameter of the flow, by name: the transform's, then the variational dequantizer's
+     * ({@code dq...}), then the base's ({@code mog...}).
+     */
+    public Map<String, long[]> parameterShapes() {
+        Map<String, long[]> all = new LinkedHashMap<>(transform.parameterShapes());
+        all.putAll(dequantization.parameterShapes(dim()));
+        all.putAll(base.parameterShapes(dim()));
+        return all;
+    }
+
+    /** Initial values of {@link #parameterShapes()} (each part initialises its own, from seeds derived from seed). */
+    void initialize(Map<String, INDArray> params, long seed) {
+        transform.initialize(subset(params, transform.parameterShapes()), seed);
+        dequantization.initialize(params, dim(), Seeds.derive(seed, 1, 0x6471));
+        base.initialize(params, dim(), Seeds.derive(seed, 2, 0x6d6f67));
+    }
+
+    private static <V> Map<String, V> subset(Map<String, V> params, Map<String, long[]> names) {
+        Map<String, V> out = new LinkedHashMap<>();
+        names.keySet().forEach(n -> out.put(n, params.get(n)));
+        return out;
+    }
+
+    /**
+     * Width of the network input: D (the dequantized or real values), or 2D under variational dequantization (the
+     * integer values, then the noise eps that q turns into u).
+     */
+    public int featureWidth() {
+        return dequantization.isVariational() ? 2 * dim() : dim();
     }
 
     /** Event dimension D. */
@@ -115,11 +190,14 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
                 .list()
                 .layer(new FlowLayer(this))
                 .layer(new LossLayer.Builder(new NllOutputLoss()).activation(Activation.IDENTITY).build())
-                .setInputType(InputType.feedForward(dim()))
+                .setInputType(InputType.feedForward(featureWidth()))
                 .build();
     }
 
-    /** The events, dequantized with noise seeded by {@code variant} when the data is discrete. */
+    /**
+     * The events, dequantized with noise seeded by {@code variant} when the data is discrete (under variational
+     * dequantization: the events followed by the standard normal noise).
+     */
     @Override
     public INDArray trainingFeatures(INDArray x, int variant) {
         if (variant < 0 || variant >= variantCount()) {
@@ -138,12 +216,16 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
     }
 
     /**
-     * Adds u ~ U[0, 1) to every value of discrete events; each row's noise comes from {@code rowNoise}. Values must be
-     * integers in [0, levels).
+     * The network input for discrete events, each row's noise drawn from {@code rowNoise}: uniform dequantization
+     * adds u ~ U[0, 1) to every value; variational dequantization appends eps ~ N(0, I) to the values. Values must
+     * be integers in [0, levels).
      */
     INDArray dequantize(INDArray x, java.util.function.LongFunction<SplittableRandom> rowNoise) {
         int d = dim();
+        boolean variational = dequantization.isVariational();
+        int width = featureWidth();
         float[] v = x.castTo(DataType.FLOAT).dup('c').data().asFloat();
+        float[] out = new float[Math.toIntExact(x.rows() * width)];
         for (int i = 0; i < x.rows(); i++) {
             SplittableRandom r = rowNoise.apply(i);
             for (int j = 0; j < d; j++) {
@@ -152,11 +234,16 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
                     throw new IllegalArgumentException("row " + i + ", column " + j + ": value " + value
                             + " is not an integer in [0, " + (levels - 1) + "] as this " + type + " flow expects");
                 }
-                // strictly inside [x, x + 1): keeps y = (x + u) / L below 1, so the logit stays finite
-                v[i * d + j] = value + (float) Math.min(r.nextDouble(), 1.0 - 1e-6);
+                if (variational) {
+                    out[i * width + j] = value;
+                    out[i * width + d + j] = (float) r.nextGaussian();
+                } else {
+                    // strictly inside [x, x + 1): keeps y = (x + u) / L below 1, so the logit stays finite
+                    out[i * width + j] = value + (float) Math.min(r.nextDouble(), 1.0 - 1e-6);
+                }
             }
         }
-        return Nd4j.create(v, new long[]{x.rows(), d}, 'c');
+        return Nd4j.create(out, new long[]{x.rows(), width}, 'c');
     }
 
     /**
@@ -211,13 +298,35 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
                 false), 0, false);
     }
 
-    /** Each example's NLL {@code [batch, 1]} in the training graph: -(log N(z) + log-Jacobians). */
+    /**
+     * The network input {@code [batch, featureWidth()]} to the transform's input, with the per-example log-weight
+     * that the pre-processing adds to {@code log p}: the pre-processing log-Jacobians, minus {@code log q(u|x)} under
+     * variational dequantization.
+     */
+    Transform.Flowed transformInput(SameDiff sd, SDVariable features, Map<String, SDVariable> params) {
+        if (!dequantization.isVariational()) {
+            return preprocess(sd, features);
+        }
+        int d = dim();
+        DataType type = features.dataType();
+        INDArray eye = Nd4j.eye(d).castTo(type);
+        INDArray zero = Nd4j.zeros(type, d, d);
+        // columns picked by products with constant 0/1 matrices: a strided slice's gradient fails on 1-row batches
+        SDVariable x = features.mmul(sd.constant(Nd4j.concat(0, eye, zero)));
+        SDVariable eps = features.mmul(sd.constant(Nd4j.concat(0, zero, eye)));
+        Transform.Flowed q = dequantization.sample(sd, x, eps, levels, d, params);
+        Transform.Flowed pre = preprocess(sd, q.value());
+        return new Transform.Flowed(pre.value(), pre.logAbsDet().sub(q.logAbsDet()));
+    }
+
+    /**
+     * Each example's NLL {@code [batch, 1]} in the training graph: -(log p_base(z) + log-Jacobians - log q(u|x)),
+     * the negative dequantization bound for discrete data.
+     */
     SDVariable nll(SameDiff sd, SDVariable x, Map<String, SDVariable> params) {
-        Transform.Flowed pre = preprocess(sd, x);
+        Transform.Flowed pre = transformInput(sd, x, params);
         Transform.Flowed f = transform.forward(sd, pre.value(), params);
-        long[] out = transform.outputShape();
-        SDVariable z = f.value();
-        SDVariable logBase = Flows.sumPerExample(z.mul(z), out).mul(-0.5).sub(0.5 * dim() * Math.log(2 * Math.PI));
+        SDVariable logBase = base.logProb(sd, f.value().reshape(-1, dim()), dim(), params);
         return logBase.add(f.logAbsDet()).add(pre.logAbsDet()).neg().reshape(-1, 1);
     }
 
@@ -228,17 +337,27 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
     @Override
     public void initializeFromData(MultiLayerNetwork network, INDArray x) {
         INDArray features = levels == 0 ? x.castTo(DataType.FLOAT) : evalFeatures(x, 0);
+        Map<String, INDArray> params = FlowLayer.parameters(network);
         SameDiff sd = SameDiff.create();
-        SDVariable in = sd.placeHolder("in", DataType.FLOAT, -1, dim());
-        SDVariable y = sd.identity("pre", preprocess(sd, in).value());
+        SDVariable in = sd.placeHolder("in", DataType.FLOAT, -1, featureWidth());
+        Map<String, SDVariable> constants = new LinkedHashMap<>();
+        params.forEach((name, value) -> constants.put(name, sd.constant("p_" + name, value.dup())));
+        SDVariable y = sd.identity("pre", transformInput(sd, in, constants).value());
         INDArray pre = sd.output(Map.of("in", features), y.name()).get(y.name());
-        transform.initializeFromData(FlowLayer.parameters(network), pre);
+        transform.initializeFromData(subset(params, transform.parameterShapes()), pre);
     }
 
     @Override
     public String likelihoodCaveat() {
         if (levels == 0) {
             return null;
+        }
+        if (dequantization.isVariational()) {
+            return "a lower bound on the log-probability of the discrete values: variational dequantization bound,"
+                    + " log mean_k p(x + u_k) / q(u_k | x) over " + evalSamples + " draw(s) u_k from the learned noise"
+                    + " distribution q(u|x) (Ho et al. 2019), noise fixed per row (E_q[p(x + u) / q(u | x)] = P(x),"
+                    + " so the bound tightens with more draws)"
+                    + (logitAlpha > 0 ? "; the logit pre-transform's Jacobian is included" : "");
         }
         return "a lower bound on the log-probability of the discrete values: uniform dequantization, log mean_k p(x + u_k)"
                 + " over " + evalSamples + " noise draw(s) u_k ~ U[0,1)^D fixed per row (E_u p(x + u) = P(x), so the bound"
@@ -265,15 +384,20 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
         m.put("levels", levels);
         m.put("logitAlpha", logitAlpha);
         m.put("evalSamples", evalSamples);
+        dequantization.write(m);
+        base.write(m);
         m.put("transform", transform.toMap());
         return m;
     }
 
-    /** Reads the map written by {@link #toMap()}. */
+    /**
+     * Reads the map written by {@link #toMap()}; a map without the dequantization or base keys (written before they
+     * existed) reads as uniform dequantization and a normal base.
+     */
     public static FlowSpec fromConfig(Config c) {
         return new FlowSpec(c.getString("type"), Transforms.shape(c, "eventShape"),
                 Transforms.fromConfig(c.getConfig("transform")), c.getInt("levels"), c.getDouble("logitAlpha"),
-                c.getInt("evalSamples"));
+                c.getInt("evalSamples"), Dequantization.read(c), BaseDistribution.read(c));
     }
 
     /** The spec as one JSON string (how the training layer carries it through DL4J's configuration JSON). */
