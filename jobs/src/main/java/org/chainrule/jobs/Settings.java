@@ -253,11 +253,8 @@ public final class Settings {
      */
     ModelSpec model(long[] eventShape, Domain domain) {
         String type = oneOf("model.type", ModelSpec.TYPES);
-        List<Integer> hidden = read("model.hidden", () -> config.getIntList("model.hidden"), List.of());
-        if (hidden.stream().anyMatch(h -> h < 1)) {
-            problems.add(ROOT + ".model.hidden = " + hidden + " must hold positive widths");
-        }
-        int[] widths = hidden.stream().mapToInt(Integer::intValue).toArray();
+        int[] widths = widths("model.hidden");
+        List<Integer> hidden = java.util.Arrays.stream(widths).boxed().toList();
         int masks = integer("model.masks", 1, 10_000);
         boolean orderAgnostic = bool("model.order-agnostic");
         long maskSeed = num("model.mask-seed", Long.MIN_VALUE, Long.MAX_VALUE);
@@ -304,7 +301,7 @@ public final class Settings {
             problems.add(ROOT + ".model.iterations / intermediate-loss apply to deep-nade only");
         }
         if (FlowSpec.TYPES.contains(type)) {
-            return flow(type, eventShape, domain, widths, conditional, output, maskSeed);
+            return flow(type, eventShape, domain, widths, conditional, output, maskSeed, components);
         }
         OutputFamily family = null;
         int context = 0;
@@ -353,18 +350,22 @@ public final class Settings {
 
     /** A normalizing flow's spec (null when validating before the data is read). */
     private ModelSpec flow(String type, long[] eventShape, Domain domain, int[] hidden, boolean conditional,
-                           String output, long seed) {
+                           String output, long seed, int components) {
         int steps = integer("model.flow-steps", 1, 1000);
         int scales = integer("model.scales", 1, 10);
         int channels = integer("model.hidden-channels", 1, 4096);
         String scale = oneOf("model.coupling-scale", List.of("auto", "tanh", "sigmoid"));
         double alpha = real("model.logit-alpha", 0, 0.499);
         int draws = integer("model.dequantization-samples", 1, 10_000);
+        String dequantization = oneOf("model.dequantization", List.of("uniform", "variational"));
+        int[] dequantizationHidden = widths("model.dequantization-hidden");
+        String base = oneOf("model.base", List.of("normal", "made-mog"));
+        int[] baseHidden = widths("model.base-hidden");
         if (conditional) {
             problems.add(ROOT + ".model.conditional: " + type + " flows are not class-conditional");
         }
         if (!output.equals("auto")) {
-            problems.add(ROOT + ".model.output = " + output + ": a flow's base distribution is a standard normal"
+            problems.add(ROOT + ".model.output = " + output + ": a flow's base distribution is set by model.base"
                     + " (leave output = auto)");
         }
         if ((type.equals("maf") || type.equals("iaf") || (type.equals("realnvp") && eventShape != null
@@ -381,12 +382,22 @@ public final class Settings {
         check();
         try {
             return FlowArchitectures.build(type, eventShape, domain.isReal() ? 0 : Math.max(2, domain.levels()),
-                    new FlowArchitectures.Options(steps, hidden, scales, channels, scale, alpha, draws, seed));
+                    new FlowArchitectures.Options(steps, hidden, scales, channels, scale, alpha, draws, seed,
+                            dequantization, dequantizationHidden, base, baseHidden, components));
         } catch (IllegalArgumentException e) {
             problems.add(ROOT + ".model: " + e.getMessage());
             check();
             throw e;
         }
+    }
+
+    /** A list of positive layer widths. */
+    private int[] widths(String key) {
+        List<Integer> w = read(key, () -> config.getIntList(key), List.of());
+        if (w.stream().anyMatch(h -> h < 1)) {
+            problems.add(ROOT + "." + key + " = " + w + " must hold positive widths");
+        }
+        return w.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** Values of {@code model.output}. */
