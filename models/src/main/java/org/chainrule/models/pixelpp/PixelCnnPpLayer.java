@@ -32,7 +32,8 @@ import java.util.Map;
  * instead, reading columns j-kW+1..j. Only the first layer needs a real shift (pad one row on top or one column on the
  * left and drop the last): u_0 = downshift(downconv_2x3(x)), ul_0 = downshift(downconv_1x3(x)) +
  * rightshift(downrightconv_2x1(x)), after which u(i, j) depends on rows &lt; i and ul(i, j) on pixels before (i, j)
- * in raster order, and every later convolution (reading only at or above and at or left of its output) keeps it so.
+ * in raster order. Every later convolution keeps it so: u's 2x3 ones read u at rows i-1..i only, ul's 2x2 ones read
+ * ul at (i-1..i, j-1..j), and ul's 1x1 link reads u at (i, j).
  * A pixel's own channels are never visible to its parameters: the channel dependence lives in the likelihood
  * ({@link DiscretizedLogisticMixture}), which conditions on whole pixels. As in the paper the input gets a channel of
  * ones, so the zero padding is distinguishable from a zero-valued pixel.
