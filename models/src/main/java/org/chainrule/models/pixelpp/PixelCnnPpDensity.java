@@ -1,0 +1,119 @@
+package org.chainrule.models.pixelpp;
+
+import org.chainrule.models.GraphDensity;
+import org.chainrule.models.Seeds;
+import org.chainrule.models.Units;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A trained PixelCNN++ (Salimans et al. 2017) as a density. The exact log-likelihood is the training network's own
+ * output ({@link GraphDensity}); this class adds the mixture parameters of every pixel (the same layer with
+ * {@code parameterOutput} set, holding a copy of the trained parameters) and the naive ancestral sampler.
+ *
+ * <p>Sampling walks the pixels in raster order: one forward pass over the whole batch of partly drawn images per
+ * pixel (H W passes in all; the paper's sampler does the same), then each row draws that pixel's C channels together
+ * ({@link DiscretizedLogisticMixture#sample}) with seed {@code Seeds.derive(rowSeed, pixel)}. Pixels not yet drawn
+ * hold 0, which no earlier pixel's parameters can see. A row's draws use only its own seed and its own forward pass
+ * (convolutions never mix rows), so row i depends only on seeds[i].
+ */
+public final class PixelCnnPpDensity extends GraphDensity {
+    private final PixelCnnPpSpec pixel;
+    private final DiscretizedLogisticMixture mixture;
+    private final MultiLayerNetwork parameterNetwork;
+
+    /** Snapshot of a network built by {@code spec.trainingConfiguration} (its parameters are copied). */
+    public PixelCnnPpDensity(PixelCnnPpSpec spec, MultiLayerNetwork network) {
+        super(spec, network);
+        this.pixel = spec;
+        this.mixture = spec.mixture();
+        this.parameterNetwork = new MultiLayerNetwork(spec.parameterConfiguration());
+        parameterNetwork.init();
+        INDArray trained = network.params();
+        if (trained.length() != parameterNetwork.numParams()) {
+            throw new IllegalArgumentException("network has " + trained.length() + " parameters, a " + spec
+                    + " needs " + parameterNetwork.numParams());
+        }
+        parameterNetwork.setParams(trained.dup());
+    }
+
+    public PixelCnnPpSpec spec() {
+        return pixel;
+    }
+
+    /**
+     * The mixture parameters of every pixel, each a function of the pixels before it only.
+     *
+     * @param x events {@code [batch, H W C]}
+     * @return {@code [batch, H W P]} float, pixel n owning columns n P .. n P + P - 1
+     */
+    public synchronized INDArray params(INDArray x) {
+        return parameterNetwork.output(pixel.trainingFeatures(x, 0), false);
+    }
+
+    /**
+     * log p(pixel n | earlier pixels) of every pixel, from {@link #params} and the plain-Java likelihood the sampler
+     * draws from; their row sums are the graph's {@link #logProb}.
+     *
+     * @return {@code [batch, H W]} double
+     */
+    public INDArray pixelLogProbs(INDArray x) {
+        float[][] p = params(x).toFloatMatrix();
+        float[][] xs = x.castTo(DataType.FLOAT).toFloatMatrix();
+        int n = pixel.pixels();
+        int perPixel = mixture.paramsPerPixel();
+        int c = pixel.channels();
+        double[][] out = new double[xs.length][n];
+        for (int i = 0; i < xs.length; i++) {
+            for (int k = 0; k < n; k++) {
+                out[i][k] = mixture.logProb(p[i], k * perPixel, xs[i], k * c);
+            }
+        }
+        return Nd4j.create(out);
+    }
+
+    /** Bits per sub-pixel of each event: -log2 p(x) / (H W C) (see {@link Units#bitsPerDim}). */
+    public INDArray bitsPerDim(INDArray x) {
+        double[] lp = logProb(x).toDoubleVector();
+        double[] bits = new double[lp.length];
+        for (int i = 0; i < lp.length; i++) {
+            bits[i] = Units.bitsPerDim(-lp[i], pixel.dim());
+        }
+        return Nd4j.createFromArray(bits);
+    }
+
+    @Override
+    public INDArray sample(long[] seeds) {
+        return sample(seeds, null, 1.0);
+    }
+
+    /**
+     * Ancestral sampling at a temperature: see {@link DiscretizedLogisticMixture#sample} (mixing logits / T, logistic
+     * scales * T).
+     *
+     * @return {@code [seeds.length, H W C]} float, values 0..L-1
+     */
+    @Override
+    public INDArray sample(long[] seeds, INDArray context, double temperature) {
+        checkContext(context, seeds.length);
+        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("temperature must be positive and finite, got " + temperature);
+        }
+        int d = pixel.dim();
+        if (seeds.length == 0) {
+            return Nd4j.create(DataType.FLOAT, 0, d);
+        }
+        int c = pixel.channels();
+        int perPixel = mixture.paramsPerPixel();
+        float[][] x = new float[seeds.length][d];
+        for (int n = 0; n < pixel.pixels(); n++) {
+            float[][] p = params(Nd4j.create(x)).toFloatMatrix();
+            for (int i = 0; i < seeds.length; i++) {
+                mixture.sample(p[i], n * perPixel, Seeds.derive(seeds[i], n), temperature, x[i], n * c);
+            }
+        }
+        return Nd4j.create(x);
+    }
+}
