@@ -234,7 +234,7 @@ class PixelCnnTest {
     }
 
     @Test
-    void rejectsUnknownLevelsInConfig() {
+    void mapsWithoutOptionalKeysLoad() {
         Map<String, Object> m = new java.util.HashMap<>(spec(new long[]{2, 2}, 2, 2, 1).toMap());
         m.remove("outputFilters");
         m.remove("contextSize");
