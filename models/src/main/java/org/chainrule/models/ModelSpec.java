@@ -17,7 +17,7 @@ public interface ModelSpec extends java.io.Serializable {
 
     /** Model type names this build understands (the {@code model.type} config key). */
     List<String> TYPES = List.of("made", "fvsbn", "nade", "deep-nade", "char-lstm", "char-rnn", "maf", "iaf", "realnvp",
-            "glow", "planar", "radial");
+            "glow", "planar", "radial", "vae");
 
     /** The model type, e.g. {@code made}. */
     String type();
@@ -102,6 +102,7 @@ public interface ModelSpec extends java.io.Serializable {
             case "char-lstm", "char-rnn" -> org.chainrule.models.sequence.CharRnnSpec.fromConfig(c);
             case "deep-nade" -> org.chainrule.models.deepnade.DeepNadeSpec.fromConfig(c);
             case "maf", "iaf", "realnvp", "glow", "planar", "radial" -> org.chainrule.models.flows.FlowSpec.fromConfig(c);
+            case "vae" -> org.chainrule.models.vae.VaeSpec.fromConfig(c);
             default -> throw new IllegalArgumentException("unknown model type '" + type + "'; known: " + TYPES);
         };
     }
