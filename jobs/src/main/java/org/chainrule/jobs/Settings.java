@@ -13,6 +13,10 @@ import org.chainrule.models.deepnade.DeepNadeSpec;
 import org.chainrule.models.flows.FlowArchitectures;
 import org.chainrule.models.flows.FlowSpec;
 import org.chainrule.models.nade.NadeSpec;
+import org.chainrule.models.pixelcnn.GatedPixelCnnSpec;
+import org.chainrule.models.pixelcnn.PixelCnnSpec;
+import org.chainrule.models.pixelpp.PixelCnnPpSpec;
+import org.chainrule.models.vae.VaeSpec;
 import org.chainrule.models.sequence.CharRnnSpec;
 import org.chainrule.pipelines.data.Domain;
 import org.chainrule.pipelines.data.Encoding;
@@ -303,6 +307,9 @@ public final class Settings {
         if (FlowSpec.TYPES.contains(type)) {
             return flow(type, eventShape, domain, widths, conditional, output, maskSeed, components);
         }
+        if (IMAGE_TYPES.contains(type) || type.equals("vae")) {
+            return imageOrLatent(type, eventShape, domain, widths, conditional, output, components);
+        }
         OutputFamily family = null;
         int context = 0;
         if (domain != null) {
@@ -391,6 +398,71 @@ public final class Settings {
         }
     }
 
+    /** Image models: each takes the pixel grid, [H, W] or [H, W, C] (channels last). */
+    static final List<String> IMAGE_TYPES = List.of("pixelcnn", "gated-pixelcnn", "pixelcnn++");
+
+    /** The spec of an image model or of the VAE (null when validating before the data is read). */
+    private ModelSpec imageOrLatent(String type, long[] eventShape, Domain domain, int[] hidden, boolean conditional,
+                                    String output, int components) {
+        int filters = integer("model.filters", 1, 4096);
+        int blocks = integer("model.blocks", 0, 1000);
+        int outputFilters = integer("model.output-filters", 0, 4096);
+        int latent = integer("model.latent", 1, 100_000);
+        int steps = integer("model.flow-steps", 0, 1000);
+        int[] decoder = widths("model.decoder-hidden");
+        int samples = integer("model.importance-samples", 1, 100_000);
+        String activation = oneOf("model.activation", List.of("sigmoid", "relu"));
+        if (!output.equals("auto")) {
+            problems.add(ROOT + ".model.output = " + output + ": " + type + " has its own output (leave output = auto)");
+        }
+        if (conditional && !type.equals("pixelcnn") && !type.equals("gated-pixelcnn")) {
+            problems.add(ROOT + ".model.conditional: " + type + " models are not class-conditional");
+        }
+        check();
+        if (domain == null) {
+            return null;
+        }
+        if (IMAGE_TYPES.contains(type) && (eventShape.length < 2 || eventShape.length > 3 || domain.isReal()
+                || domain.vocabulary() != null)) {
+            problems.add(ROOT + ".model.type = " + type + " models images: integer pixels of shape [H, W] or [H, W, C],"
+                    + " not " + domain.valueType() + " events of shape " + java.util.Arrays.toString(eventShape));
+        }
+        if (type.equals("vae") && !domain.valueType().equals("binary")) {
+            problems.add(ROOT + ".model.type = vae has a Bernoulli decoder: it needs binary data, not "
+                    + domain.valueType());
+        }
+        if (conditional && domain.classes() == 0) {
+            problems.add(ROOT + ".model.conditional = true, but the dataset has no labels");
+        }
+        check();
+        int levels = Math.max(2, domain.levels());
+        int context = conditional ? domain.classes() : 0;
+        int out = outputFilters > 0 ? outputFilters : 2 * filters;
+        try {
+            return switch (type) {
+                case "pixelcnn" -> PixelCnnSpec.of(eventShape, levels, filters, blocks).withOutputFilters(out)
+                        .withContext(context);
+                case "gated-pixelcnn" -> GatedPixelCnnSpec.of(eventShape, levels, filters, Math.max(1, blocks))
+                        .withOutputFilters(out).withContext(context);
+                case "pixelcnn++" -> PixelCnnPpSpec.of(eventShape, filters, blocks, components).withLevels(levels);
+                default -> VaeSpec.of(eventShape, hidden, decoder.length > 0 ? decoder : reversed(hidden), latent, steps,
+                        samples).withActivation(activation.equals("relu") ? "relu" : "tanh");
+            };
+        } catch (IllegalArgumentException e) {
+            problems.add(ROOT + ".model: " + e.getMessage());
+            check();
+            throw e;
+        }
+    }
+
+    private static int[] reversed(int[] a) {
+        int[] r = new int[a.length];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = a[a.length - 1 - i];
+        }
+        return r;
+    }
+
     /** A list of positive layer widths. */
     private int[] widths(String key) {
         List<Integer> w = read(key, () -> config.getIntList(key), List.of());
@@ -463,10 +535,19 @@ public final class Settings {
         if (labels.stream().anyMatch(l -> l < 0)) {
             problems.add(ROOT + ".sample.labels = " + labels + " must hold class indices >= 0");
         }
+        int images = integer("sample.complete.images", 0, 100_000);
+        String split = oneOf("sample.complete.split", List.of("train", "valid", "test"));
+        int knownRows = integer("sample.complete.known-rows", 0, 100_000);
+        int perImage = integer("sample.complete.per-image", 1, 10_000);
+        if (images > 0 && !labels.isEmpty()) {
+            problems.add(ROOT + ".sample.labels: completion conditions on each source image's own label; leave labels"
+                    + " = [] when sample.complete.images > 0");
+        }
         Sample.Settings s = new Sample.Settings(str("sample.model"), str("sample.output"),
                 num("sample.count", 1, 1_000_000_000L), num("sample.seed", Long.MIN_VALUE, Long.MAX_VALUE),
                 integer("sample.block-size", 1, 100_000), integer("sample.picture", 0, 10_000), overwrite, labels,
-                real("sample.temperature", 1e-3, 100));
+                real("sample.temperature", 1e-3, 100),
+                images == 0 ? null : new Sample.Completion(str("data"), split, images, knownRows, perImage));
         check();
         return s;
     }

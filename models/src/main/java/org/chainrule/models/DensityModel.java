@@ -66,6 +66,18 @@ public interface DensityModel {
     }
 
     /**
+     * Completes partial events (image completion): the first {@code known} values of each row, in the model's
+     * generation order (raster order, and the colour channels of a pixel in turn), are kept, and the rest are drawn
+     * from p(rest | known, context) with the same seeding as {@link #sample(long[], INDArray, double)}. Models that
+     * cannot condition on a prefix say so.
+     *
+     * @param partial {@code [seeds.length, eventSize()]}; values after the first {@code known} are ignored
+     */
+    default INDArray complete(INDArray partial, int known, long[] seeds, INDArray context, double temperature) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot complete partial events");
+    }
+
+    /**
      * Draws one sample per seed given each row's context, at a sampling temperature (1 = the model itself; lower is
      * sharper). Models that do not support a temperature other than 1 say so.
      *

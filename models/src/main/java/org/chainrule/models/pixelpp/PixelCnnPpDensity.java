@@ -97,18 +97,41 @@ public final class PixelCnnPpDensity extends GraphDensity {
      */
     @Override
     public INDArray sample(long[] seeds, INDArray context, double temperature) {
+        return draw(new float[seeds.length][pixel.dim()], 0, seeds, context, temperature);
+    }
+
+    /** Keeps the first {@code known} values (whole pixels: a multiple of the channel count) and draws the rest. */
+    @Override
+    public INDArray complete(INDArray partial, int known, long[] seeds, INDArray context, double temperature) {
+        int c = pixel.channels();
+        if (known < 0 || known > pixel.dim() || known % c != 0) {
+            throw new IllegalArgumentException("a PixelCNN++ completes whole pixels: known must be a multiple of " + c
+                    + " in [0, " + pixel.dim() + "], got " + known);
+        }
+        if (partial.rows() != seeds.length || partial.columns() != pixel.dim()) {
+            throw new IllegalArgumentException("partial events must be [" + seeds.length + ", " + pixel.dim()
+                    + "], got " + java.util.Arrays.toString(partial.shape()));
+        }
+        float[][] x = new float[seeds.length][pixel.dim()];
+        float[][] given = partial.castTo(DataType.FLOAT).toFloatMatrix();
+        for (int i = 0; i < seeds.length; i++) {
+            System.arraycopy(given[i], 0, x[i], 0, known);
+        }
+        return draw(x, known / c, seeds, context, temperature);
+    }
+
+    /** Draws pixels {@code from} .. end into {@code x} in raster order. */
+    private INDArray draw(float[][] x, int from, long[] seeds, INDArray context, double temperature) {
         checkContext(context, seeds.length);
         if (!(temperature > 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("temperature must be positive and finite, got " + temperature);
         }
-        int d = pixel.dim();
         if (seeds.length == 0) {
-            return Nd4j.create(DataType.FLOAT, 0, d);
+            return Nd4j.create(DataType.FLOAT, 0, pixel.dim());
         }
         int c = pixel.channels();
         int perPixel = mixture.paramsPerPixel();
-        float[][] x = new float[seeds.length][d];
-        for (int n = 0; n < pixel.pixels(); n++) {
+        for (int n = from; n < pixel.pixels(); n++) {
             float[][] p = params(Nd4j.create(x)).toFloatMatrix();
             for (int i = 0; i < seeds.length; i++) {
                 mixture.sample(p[i], n * perPixel, Seeds.derive(seeds[i], n), temperature, x[i], n * c);

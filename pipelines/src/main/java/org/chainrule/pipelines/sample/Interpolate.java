@@ -20,9 +20,7 @@ import org.chainrule.pipelines.io.Pictures;
 import org.chainrule.pipelines.io.SavedModel;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,12 +60,6 @@ public final class Interpolate {
         }
     }
 
-    private static final class ByRowId implements Comparator<Example>, Serializable {
-        @Override
-        public int compare(Example a, Example b) {
-            return Long.compare(a.rowId(), b.rowId());
-        }
-    }
 
     /** Runs the interpolation on the driver (two images need no cluster); returns its summary. */
     public static Map<String, Object> run(SparkSession spark, Settings s) {
@@ -88,7 +80,7 @@ public final class Interpolate {
                     + " in; interpolation needs a flow (maf, iaf, realnvp, glow, planar, radial)");
         }
         int need = Math.max(s.first(), s.second()) + 1;
-        List<Example> rows = Shards.read(spark, s.data(), s.split(), manifest).takeOrdered(need, new ByRowId());
+        List<Example> rows = Shards.read(spark, s.data(), s.split(), manifest).takeOrdered(need, Example.BY_ROW_ID);
         if (rows.size() < need) {
             throw new IllegalArgumentException("the " + s.split() + " split of " + s.data() + " has " + rows.size()
                     + " rows; row " + (need - 1) + " was asked for");

@@ -14,6 +14,10 @@ import org.chainrule.models.ModelSpec;
 import org.chainrule.models.Seeds;
 import org.chainrule.pipelines.Progress;
 import org.chainrule.pipelines.data.Batches;
+import org.chainrule.pipelines.data.Example;
+import org.chainrule.pipelines.data.Manifest;
+import org.chainrule.pipelines.data.Shards;
+import org.chainrule.pipelines.evaluate.Evaluate;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.chainrule.pipelines.io.Json;
 import org.chainrule.pipelines.io.Outputs;
@@ -54,10 +58,31 @@ public final class Sample {
      * @param temperature sampling temperature (1 = the model; lower is sharper), for models that support it
      */
     public record Settings(String model, String output, long count, long seed, int blockSize, int maxPicture,
-                           boolean overwrite, List<Integer> labels, double temperature) {
+                           boolean overwrite, List<Integer> labels, double temperature, Completion completion) {
         public Settings(String model, String output, long count, long seed, int blockSize, int maxPicture,
                         boolean overwrite) {
             this(model, output, count, seed, blockSize, maxPicture, overwrite, List.of(), 1.0);
+        }
+
+        public Settings(String model, String output, long count, long seed, int blockSize, int maxPicture,
+                        boolean overwrite, List<Integer> labels, double temperature) {
+            this(model, output, count, seed, blockSize, maxPicture, overwrite, labels, temperature, null);
+        }
+    }
+
+    /**
+     * Image completion instead of free sampling: the first {@code images} rows (in row-id order) of a split of a
+     * prepared dataset keep their top {@code knownRows} pixel rows, and {@code perImage} completions of the rest are
+     * drawn for each; sample i completes image i / perImage, with seed derive(seed, i) as usual.
+     *
+     * @param knownRows given pixel rows from the top; 0 = the top half
+     */
+    public record Completion(String data, String split, int images, int knownRows, int perImage)
+            implements java.io.Serializable {
+        public Completion {
+            if (images < 1 || perImage < 1 || knownRows < 0) {
+                throw new IllegalArgumentException("completion needs images >= 1, perImage >= 1 and knownRows >= 0");
+            }
         }
     }
 
@@ -78,15 +103,17 @@ public final class Sample {
             }
         }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Partial partial = s.completion() == null ? null : Partial.read(spark, s.completion(), model);
+        long count = partial == null ? s.count() : (long) partial.rows().length * s.completion().perImage();
         List<long[]> blocks = new ArrayList<>();
-        for (long start = 0; start < s.count(); start += s.blockSize()) {
-            blocks.add(new long[]{start, Math.min(s.count(), start + s.blockSize())});
+        for (long start = 0; start < count; start += s.blockSize()) {
+            blocks.add(new long[]{start, Math.min(count, start + s.blockSize())});
         }
         int partitions = Math.max(1, Math.min(blocks.size(), jsc.defaultParallelism() * 2));
         Broadcast<SavedModel.Payload> payload = jsc.broadcast(model.payload());
         try {
             return Outputs.staged(s.output(), hconf, staging -> draw(spark, s, model, blocks, partitions,
-                    payload, staging));
+                    payload, staging, partial, count));
         } finally {
             payload.destroy();
         }
@@ -94,7 +121,8 @@ public final class Sample {
 
     /** Draws into {@code staging}: the Parquet, the picture from the Parquet as written, the summary. */
     private static Map<String, Object> draw(SparkSession spark, Settings s, SavedModel model, List<long[]> blocks,
-                                            int partitions, Broadcast<SavedModel.Payload> payload, String staging) {
+                                            int partitions, Broadcast<SavedModel.Payload> payload, String staging,
+                                            Partial partial, long count) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         long root = s.seed();
@@ -105,8 +133,11 @@ public final class Sample {
         double temperature = s.temperature();
         String vocabulary = model.domain().vocabulary();
         long t0 = System.nanoTime();
-        Progress.say("sample", "drawing " + s.count() + " samples from " + s.model() + " (seed " + root + ", "
-                + blocks.size() + " blocks on " + partitions + " partitions)");
+        Progress.say("sample", (partial == null ? "drawing " + count + " samples" : "completing " + partial.rows().length
+                + " images x " + s.completion().perImage() + " (the top " + partial.known() / partial.rowWidth()
+                + " pixel rows given)") + " from " + s.model() + " (seed " + root + ", " + blocks.size() + " blocks on "
+                + partitions + " partitions)");
+        int perImage = partial == null ? 1 : s.completion().perImage();
         JavaRDD<Row> rows = jsc.parallelize(blocks, partitions).mapPartitions(it -> {
             List<Row> out = new ArrayList<>();
             if (!it.hasNext()) {
@@ -121,10 +152,21 @@ public final class Sample {
                 }
                 int[] rowLabels = new int[seeds.length];
                 for (int i = 0; i < seeds.length; i++) {
-                    rowLabels[i] = classes == 0 ? -1 : labels[(int) ((b[0] + i) % labels.length)];
+                    rowLabels[i] = classes == 0 ? -1 : partial != null ? partial.labels()[(int) ((b[0] + i) / perImage)]
+                            : labels[(int) ((b[0] + i) % labels.length)];
                 }
                 INDArray context = classes == 0 ? null : Batches.oneHot(rowLabels, classes);
-                float[][] x = m.sample(seeds, context, temperature).toFloatMatrix();
+                float[][] x;
+                if (partial == null) {
+                    x = m.sample(seeds, context, temperature).toFloatMatrix();
+                } else {
+                    float[][] given = new float[seeds.length][];
+                    for (int i = 0; i < seeds.length; i++) {
+                        given[i] = partial.rows()[(int) ((b[0] + i) / perImage)];
+                    }
+                    x = m.complete(org.nd4j.linalg.factory.Nd4j.create(given), partial.known(), seeds, context,
+                            temperature).toFloatMatrix();
+                }
                 for (int i = 0; i < seeds.length; i++) {
                     Float[] boxed = new Float[x[i].length];
                     StringBuilder text = vocabulary == null ? null : new StringBuilder(x[i].length);
@@ -145,7 +187,10 @@ public final class Sample {
         long[] shape = spec.eventShape();
         boolean image = s.maxPicture() > 0 && !model.domain().isReal()
                 && (shape.length == 2 || (shape.length == 3 && (shape[2] == 1 || shape[2] == 3)));
-        if (image) {
+        if (image && partial != null) {
+            Outputs.writeBytes(staging + "/completions.png", completionPicture(spark, staging, partial, perImage,
+                    shape, model.domain().levels()), hconf);
+        } else if (image) {
             List<Row> first = spark.read().parquet(staging + "/samples.parquet").orderBy("sample_id")
                     .limit(s.maxPicture()).collectAsList();
             float[][] images = new float[first.size()][];
@@ -163,12 +208,18 @@ public final class Sample {
         }
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("model", s.model());
-        summary.put("count", s.count());
+        summary.put("count", count);
         summary.put("seed", s.seed());
         summary.put("seedOfSample", "sample i uses seed derive(seed, i) (SplitMix64), shown per row");
         summary.put("seconds", seconds);
-        summary.put("samplesPerSecond", s.count() / seconds);
-        summary.put("picture", image ? "samples.png" : "none");
+        summary.put("samplesPerSecond", count / seconds);
+        summary.put("picture", !image ? "none" : partial != null ? "completions.png" : "samples.png");
+        if (partial != null) {
+            summary.put("completion", "sample i completes image i / " + perImage + " of the first "
+                    + partial.rows().length + " rows of " + s.completion().data() + "/" + s.completion().split()
+                    + " (row ids " + java.util.Arrays.toString(partial.rowIds()) + "), keeping its first "
+                    + partial.known() + " values (the top " + partial.known() / partial.rowWidth() + " pixel rows)");
+        }
         summary.put("temperature", temperature);
         if (classes > 0) {
             summary.put("labels", "sample i is drawn given label labels[i mod " + labels.length + "] of "
@@ -176,7 +227,7 @@ public final class Sample {
         }
         if (vocabulary != null) {
             List<Row> texts = spark.read().parquet(staging + "/samples.parquet").orderBy("sample_id")
-                    .limit(Math.max(1, Math.min(20, (int) s.count()))).collectAsList();
+                    .limit(Math.max(1, Math.min(20, (int) count))).collectAsList();
             StringBuilder txt = new StringBuilder();
             texts.forEach(r -> txt.append("--- sample ").append(r.getLong(0)).append(" (seed ").append(r.getLong(1))
                     .append(")\n").append(r.getString(4)).append("\n"));
@@ -184,9 +235,88 @@ public final class Sample {
             summary.put("text", "samples.txt (the first " + texts.size() + " samples as text)");
         }
         Outputs.writeText(staging + "/summary.json", Json.render(summary), hconf);
-        Progress.say("sample", String.format("%d samples in %s (%.1f samples/s) -> %s", s.count(),
-                Progress.duration(seconds), s.count() / seconds, s.output()));
+        Progress.say("sample", String.format("%d samples in %s (%.1f samples/s) -> %s", count,
+                Progress.duration(seconds), count / seconds, s.output()));
         return summary;
     }
 
+
+    /**
+     * The completion picture: one line per source image: the original, what was given (the unknown part grey), then
+     * its completions.
+     */
+    private static byte[] completionPicture(SparkSession spark, String staging, Partial partial, int perImage,
+                                            long[] shape, int levels) {
+        List<Row> drawn = spark.read().parquet(staging + "/samples.parquet").orderBy("sample_id").collectAsList();
+        int columns = perImage + 2;
+        int images = partial.rows().length;
+        float[][] tiles = new float[images * columns][];
+        float scale = Math.max(1, levels - 1);
+        for (int n = 0; n < images; n++) {
+            float[] original = partial.original()[n];
+            tiles[n * columns] = new float[original.length];
+            tiles[n * columns + 1] = new float[original.length];
+            for (int d = 0; d < original.length; d++) {
+                tiles[n * columns][d] = original[d] / scale;
+                tiles[n * columns + 1][d] = d < partial.known() ? original[d] / scale : 0.5f;
+            }
+            for (int k = 0; k < perImage; k++) {
+                List<Float> v = drawn.get(n * perImage + k).getList(3);
+                float[] t = new float[v.size()];
+                for (int d = 0; d < t.length; d++) {
+                    t[d] = v.get(d) / scale;
+                }
+                tiles[n * columns + 2 + k] = t;
+            }
+        }
+        int channels = shape.length == 3 ? (int) shape[2] : 1;
+        return Pictures.imageGrid(tiles, (int) shape[0], (int) shape[1], channels, columns, 3);
+    }
+
+    /** The source images of a completion: their values (unknown part zeroed), labels and row ids. */
+    record Partial(float[][] rows, float[][] original, int[] labels, long[] rowIds, int known, int rowWidth)
+            implements java.io.Serializable {
+
+
+        static Partial read(SparkSession spark, Completion c, SavedModel model) {
+            Configuration hconf = spark.sparkContext().hadoopConfiguration();
+            Manifest manifest = Manifest.read(c.data(), hconf);
+            Evaluate.checkCompatible(model.spec(), manifest, c.data());
+            long[] shape = manifest.shape();
+            if (shape.length < 2 || manifest.domain().isReal() || manifest.domain().vocabulary() != null) {
+                throw new IllegalArgumentException("completion takes images ([H, W] or [H, W, C] integer pixels); "
+                        + c.data() + " holds " + manifest.domain().valueType() + " events of shape "
+                        + java.util.Arrays.toString(shape));
+            }
+            int height = (int) shape[0];
+            int rowWidth = manifest.dims() / height;
+            int knownRows = c.knownRows() == 0 ? height / 2 : c.knownRows();
+            if (knownRows > height) {
+                throw new IllegalArgumentException("sample.complete.known-rows = " + knownRows + " but the images have "
+                        + height + " rows");
+            }
+            List<Example> rows = Shards.read(spark, c.data(), c.split(), manifest).takeOrdered(c.images(),
+                    Example.BY_ROW_ID);
+            if (rows.isEmpty()) {
+                throw new IllegalArgumentException("the " + c.split() + " split of " + c.data() + " has no rows");
+            }
+            int known = knownRows * rowWidth;
+            float[][] original = Batches.matrix(rows, manifest.dims(), false).toFloatMatrix();
+            float[][] given = new float[original.length][];
+            int[] labels = new int[rows.size()];
+            long[] ids = new long[rows.size()];
+            for (int i = 0; i < original.length; i++) {
+                given[i] = new float[original[i].length];
+                System.arraycopy(original[i], 0, given[i], 0, known);
+                labels[i] = rows.get(i).label();
+                ids[i] = rows.get(i).rowId();
+                if (model.spec().contextSize() > 0 && (labels[i] < 0 || labels[i] >= model.spec().contextSize())) {
+                    throw new IllegalArgumentException("row_id " + ids[i] + " of " + c.data() + "/" + c.split()
+                            + " has label " + labels[i] + ", but the class-conditional model needs 0.."
+                            + (model.spec().contextSize() - 1));
+                }
+            }
+            return new Partial(given, original, labels, ids, known, rowWidth);
+        }
+    }
 }
