@@ -136,14 +136,14 @@ class SettingsTest {
 
     @Test
     void everyProblemIsReportedAtOnce() {
-        Settings s = Settings.load(null, List.of("train.epochs=0", "train.batchsize=5", "model.type=pixelcnn",
+        Settings s = Settings.load(null, List.of("train.epochs=0", "train.batchsize=5", "model.type=pixelrnn",
                 "train.learning-rate=fast", "nonsense"));
         ConfigErrors e = assertThrows(ConfigErrors.class, () -> s.trainSettings(new long[]{4}, BINARY, false, false));
         String msg = e.getMessage();
         assertTrue(msg.contains("--set expects key=value, got 'nonsense'"), msg);
         assertTrue(msg.contains("unknown key chainrule.train.batchsize"), msg);
         assertTrue(msg.contains("chainrule.train.epochs = 0 must be in [1,"), msg);
-        assertTrue(msg.contains("chainrule.model.type = pixelcnn is not one of [made, fvsbn"), msg);
+        assertTrue(msg.contains("chainrule.model.type = pixelrnn is not one of [made, fvsbn"), msg);
         assertTrue(msg.contains("chainrule.train.learning-rate"), msg);
         assertEquals(5, e.problems().size(), msg);
     }

@@ -57,30 +57,13 @@ class FlowsPipelineTest {
 
     @Test
     void glowOnSmallImagesTrainsSamplesAndInterpolates(@TempDir Path tmp) throws IOException {
-        // 4x4 images with 256 grey levels: a bright bar, horizontal or vertical, plus noise
-        StringBuilder csv = new StringBuilder();
-        for (int i = 0; i < 300; i++) {
-            boolean vertical = i % 2 == 0;
-            int at = (int) (Seeds.uniform(Seeds.derive(4, i)) * 4);
-            for (int r = 0; r < 4; r++) {
-                for (int c = 0; c < 4; c++) {
-                    boolean on = vertical ? c == at : r == at;
-                    int v = (on ? 200 : 30) + (int) (Seeds.uniform(Seeds.derive(5, i, r * 4 + c)) * 40);
-                    csv.append(v).append(r == 3 && c == 3 ? "\n" : ",");
-                }
-            }
-        }
-        Path raw = Files.createDirectories(tmp.resolve("raw")).resolve("bars.csv");
-        Files.writeString(raw, csv.toString());
+        Manifest m = prepareBars(spark, tmp, 255);
         String data = tmp.resolve("data").toString();
-        Manifest m = Prepare.run(spark, new Prepare.Settings("csv", List.of(raw.toString()), List.of(), List.of(),
-                List.of(), data, new long[]{4, 4}, 40, 0, new Encoding(16, 255, "none", 1),
-                new Readers.Options(',', false, -1), 2, false, false, "shuffled", 40, 9));
         assertEquals(256, m.domain().levels());
         FlowSpec spec = FlowArchitectures.build("glow", new long[]{4, 4}, 256, options(2, new int[0], 1, 8));
         String run = tmp.resolve("run").toString();
-        List<Double> curve = FamiliesPipelineTest.validCurve(Train.run(spark, FamiliesPipelineTest.train(data, run, spec, 4,
-                0.005)));
+        List<Double> curve = FamiliesPipelineTest.validCurve(Train.run(spark,
+                FamiliesPipelineTest.train(data, run, spec, 4, 0.005)));
         assertTrue(curve.stream().allMatch(Double::isFinite), curve.toString());
         assertTrue(curve.get(curve.size() - 1) < curve.get(0), "validation NLL must fall: " + curve);
 
@@ -114,6 +97,33 @@ class FlowsPipelineTest {
                 .sorted(Comparator.comparingLong(Example::rowId)).toList();
         assertArrayEquals(Batches.matrix(List.of(test.get(0)), 16, false).toFloatVector(), floats(steps.get(0)));
         assertArrayEquals(Batches.matrix(List.of(test.get(3)), 16, false).toFloatVector(), floats(steps.get(5)));
+    }
+
+    /**
+     * 300 4x4 images of a bar, vertical (label 0) or horizontal (label 1), at a random position, plus noise, with
+     * values 0..maxValue (1: binary), prepared into tmp/data with 40 validation and 40 test rows.
+     */
+    static Manifest prepareBars(SparkSession spark, Path tmp, int maxValue) throws IOException {
+        StringBuilder csv = new StringBuilder();
+        for (int i = 0; i < 300; i++) {
+            boolean vertical = i % 2 == 0;
+            int at = (int) (Seeds.uniform(Seeds.derive(4, i)) * 4);
+            for (int r = 0; r < 4; r++) {
+                for (int c = 0; c < 4; c++) {
+                    boolean on = vertical ? c == at : r == at;
+                    double noise = Seeds.uniform(Seeds.derive(5, i, r * 4 + c));
+                    int v = maxValue == 1 ? (on ^ noise < 0.05 ? 1 : 0) : (on ? 200 : 30) + (int) (noise * 40);
+                    csv.append(v).append(',');
+                }
+            }
+            csv.append(vertical ? 0 : 1).append('\n');
+        }
+        Path raw = Files.createDirectories(tmp.resolve("raw")).resolve("bars.csv");
+        Files.writeString(raw, csv.toString());
+        return Prepare.run(spark, new Prepare.Settings("csv", List.of(raw.toString()), List.of(), List.of(),
+                List.of(), tmp.resolve("data").toString(), new long[]{4, 4}, 40, 0,
+                new Encoding(16, maxValue, "none", 1), new Readers.Options(',', false, 16), 2, false, false,
+                "shuffled", 40, 9));
     }
 
     private static float[] floats(Row r) {
