@@ -17,15 +17,22 @@ import java.util.Map;
 
 /**
  * A trained PixelCNN or Gated PixelCNN as a density. The exact log-likelihood is the training network's own output
- * ({@link GraphDensity}); this class adds the naive ancestral sampler of the papers: for each pixel in raster order and
- * each colour channel in R, G, B order, run the whole network on the image drawn so far and draw that sub-pixel from
- * its conditional. The network is a SameDiff graph of {@link PixelLayer#logits} with the trained parameters as
- * constants, so the sampler's conditionals are the very logits whose NLL was trained.
- *
- * <p>Sub-pixel d of row i is drawn with seed {@code Seeds.derive(seeds[i], 1, d)}; rows are computed together in
- * chunks (sized so that one feature map of a chunk stays near 16 MB) but never mix, since a convolution acts on each
- * image alone, so a row depends only on its seed and label. A temperature T divides the logits
- * ({@link OutputFamily#sample}).
+ * ({@link GraphDensity}); this class adds two ancestral samplers that draw each pixel in raster order and each colour
+ * channel in R, G, B order from its conditional:
+ * <ul>
+ *   <li>{@link #sample(long[], INDArray, double)}, the default, is cached ({@link CachedSampler}, after Ramachandran
+ *       et al. 2017, "Fast Generation for Convolutional Autoregressive Models"): it computes every activation of the
+ *       network once, when the last sub-pixel it depends on has been drawn, in plain Java on the masked weights, so a
+ *       sample costs one forward pass;</li>
+ *   <li>{@link #sampleNaive} is the loop of the papers: for each sub-pixel, run the whole network on the image drawn
+ *       so far. The network is a SameDiff graph of {@link PixelLayer#logits} with the trained parameters as
+ *       constants, so its conditionals are the very logits whose NLL was trained. It is kept as the reference the
+ *       cached sampler is tested against.</li>
+ * </ul>
+ * Both draw sub-pixel d of row i with seed {@code Seeds.derive(seeds[i], 1, d)} through the same
+ * {@link OutputFamily#sample} code, from logits that agree to float rounding, so they give the same samples (see
+ * {@link CachedSampler} for the residual risk of a rounding-level difference flipping a draw). A row depends only on
+ * its seed and label. A temperature T divides the logits ({@link OutputFamily#sample}).
  */
 public final class PixelCnnDensity extends GraphDensity {
     /** Floats of one feature map of all rows sampled together: bounds the memory of a pass for large images. */
@@ -39,6 +46,7 @@ public final class PixelCnnDensity extends GraphDensity {
     private final SameDiff graph;
     private final String logitsName;
     private final int chunk;
+    private final CachedSampler cached;
 
     /** Snapshot of a network built by {@code spec.trainingConfiguration} (its parameters are copied). */
     public PixelCnnDensity(PixelSpec spec, MultiLayerNetwork network) {
@@ -58,6 +66,7 @@ public final class PixelCnnDensity extends GraphDensity {
         this.logitsName = layer.logits(graph, x, context, params).name();
         long perRow = (long) spec.height() * spec.width() * layer.widestMap();
         this.chunk = (int) Math.max(1, Math.min(4096, MAP_BUDGET / perRow));
+        this.cached = CachedSampler.of(layer, network.getLayer(0).paramTable());
     }
 
     public PixelSpec spec() {
@@ -97,13 +106,40 @@ public final class PixelCnnDensity extends GraphDensity {
         return sample(seeds, null, 1.0);
     }
 
-    /** @return {@code [seeds.length, D]} float, integer values in [0, levels) */
+    /**
+     * Cached ancestral sampling ({@link CachedSampler}): one forward pass per sample, in plain Java on one thread.
+     *
+     * @return {@code [seeds.length, D]} float, integer values in [0, levels)
+     */
     @Override
     public INDArray sample(long[] seeds, INDArray context, double temperature) {
-        checkContext(context, seeds.length);
-        if (!(temperature > 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature must be positive and finite, got " + temperature);
+        checkSampling(seeds, context, temperature);
+        int n = seeds.length;
+        if (n == 0) {
+            return Nd4j.create(DataType.FLOAT, 0, dim);
         }
+        float[] contexts = context == null ? null : flat(context);
+        CachedSampler.Pass pass = cached.pass();
+        float[] out = new float[n * dim];
+        for (int i = 0; i < n; i++) {
+            long seed = seeds[i];
+            float[] c = contexts == null ? null : Arrays.copyOfRange(contexts, i * contextSize, (i + 1) * contextSize);
+            float[] x = pass.run(c, (d, p, offset) -> (float) family.sample(p, offset, Seeds.derive(seed, 1, d),
+                    temperature));
+            System.arraycopy(x, 0, out, i * dim, dim);
+        }
+        return Nd4j.create(out, new long[]{n, dim}, DataType.FLOAT);
+    }
+
+    /**
+     * The naive ancestral sampler: for each sub-pixel, the whole network on the image drawn so far (rows in chunks,
+     * each pass batched over the chunk). The same samples as {@link #sample(long[], INDArray, double)}, D passes
+     * slower; kept as its reference.
+     *
+     * @return {@code [seeds.length, D]} float, integer values in [0, levels)
+     */
+    public INDArray sampleNaive(long[] seeds, INDArray context, double temperature) {
+        checkSampling(seeds, context, temperature);
         int n = seeds.length;
         if (n == 0) {
             return Nd4j.create(DataType.FLOAT, 0, dim);
@@ -126,5 +162,34 @@ public final class PixelCnnDensity extends GraphDensity {
             System.arraycopy(x, 0, out, from * dim, rows * dim);
         }
         return Nd4j.create(out, new long[]{n, dim}, DataType.FLOAT);
+    }
+
+    /**
+     * The cached sampler's logits of one event, each computed as during sampling but with the event's own value
+     * taken for every sub-pixel instead of a draw: {@code [D * P]}, laid out as {@link #logits}. For tests, which
+     * hold them to the graph's.
+     *
+     * @param x       one event {@code [D]}
+     * @param context its label {@code [contextSize]}, or null for an unconditional model
+     */
+    float[] cachedLogits(float[] x, float[] context) {
+        if (x.length != dim || (context == null) != (contextSize == 0)
+                || (context != null && context.length != contextSize)) {
+            throw new IllegalArgumentException("expected an event of " + dim + " values and a context of "
+                    + contextSize);
+        }
+        float[] logits = new float[dim * perDim];
+        cached.pass().run(context, (d, p, offset) -> {
+            System.arraycopy(p, offset, logits, d * perDim, perDim);
+            return x[d];
+        });
+        return logits;
+    }
+
+    private void checkSampling(long[] seeds, INDArray context, double temperature) {
+        checkContext(context, seeds.length);
+        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("temperature must be positive and finite, got " + temperature);
+        }
     }
 }

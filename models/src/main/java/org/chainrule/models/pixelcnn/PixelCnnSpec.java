@@ -10,7 +10,7 @@ import java.util.Map;
  * A PixelCNN (van den Oord, Kalchbrenner and Kavukcuoglu 2016, "Pixel Recurrent Neural Networks"): a 7x7 mask-A
  * convolution, {@code blocks} residual blocks of masked 1x1 - 3x3 - 1x1 convolutions, and two masked 1x1 layers to
  * the logits of every sub-pixel (see {@link PixelCnnLayer}). The likelihood is exact in one pass; sampling is
- * ancestral, one pass per sub-pixel.
+ * ancestral, with cached activations ({@link PixelCnnDensity}).
  *
  * @param eventShape    {@code [H, W]} or {@code [H, W, C]}
  * @param levels        values per sub-pixel (2: binary, Bernoulli; K: K-way softmax)
