@@ -113,6 +113,27 @@ public final class PixelCnnDensity extends GraphDensity {
      */
     @Override
     public INDArray sample(long[] seeds, INDArray context, double temperature) {
+        return draw(null, 0, seeds, context, temperature);
+    }
+
+    /**
+     * Image completion with the cached sampler: the first {@code known} sub-pixels (raster order, colour channels in
+     * turn) are taken from {@code partial}, the rest drawn exactly as {@link #sample(long[], INDArray, double)} draws
+     * them (with {@code known = 0} the two are the same).
+     */
+    @Override
+    public INDArray complete(INDArray partial, int known, long[] seeds, INDArray context, double temperature) {
+        if (known < 0 || known > dim) {
+            throw new IllegalArgumentException("known must be in [0, " + dim + "], got " + known);
+        }
+        if (partial.rows() != seeds.length || partial.columns() != dim) {
+            throw new IllegalArgumentException("partial events must be [" + seeds.length + ", " + dim + "], got "
+                    + Arrays.toString(partial.shape()));
+        }
+        return draw(flat(partial), known, seeds, context, temperature);
+    }
+
+    private INDArray draw(float[] given, int known, long[] seeds, INDArray context, double temperature) {
         checkSampling(seeds, context, temperature);
         int n = seeds.length;
         if (n == 0) {
@@ -124,8 +145,9 @@ public final class PixelCnnDensity extends GraphDensity {
         for (int i = 0; i < n; i++) {
             long seed = seeds[i];
             float[] c = contexts == null ? null : Arrays.copyOfRange(contexts, i * contextSize, (i + 1) * contextSize);
-            float[] x = pass.run(c, (d, p, offset) -> (float) family.sample(p, offset, Seeds.derive(seed, 1, d),
-                    temperature));
+            int row = i;
+            float[] x = pass.run(c, (d, p, offset) -> d < known ? given[row * dim + d]
+                    : (float) family.sample(p, offset, Seeds.derive(seed, 1, d), temperature));
             System.arraycopy(x, 0, out, i * dim, dim);
         }
         return Nd4j.create(out, new long[]{n, dim}, DataType.FLOAT);
