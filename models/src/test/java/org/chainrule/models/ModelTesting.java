@@ -96,6 +96,25 @@ public final class ModelTesting {
     }
 
     /**
+     * Pearson's statistic of counts against probabilities proportional to {@code exp(logWeights)} (normalised here, so
+     * a conditional can be given as joint log-probabilities of its cells).
+     */
+    public static double pearson(long[] counts, double[] logWeights) {
+        double norm = 0;
+        long n = 0;
+        for (int k = 0; k < counts.length; k++) {
+            norm += Math.exp(logWeights[k]);
+            n += counts[k];
+        }
+        double chi = 0;
+        for (int k = 0; k < counts.length; k++) {
+            double e = n * Math.exp(logWeights[k]) / norm;
+            chi += (counts[k] - e) * (counts[k] - e) / e;
+        }
+        return chi;
+    }
+
+    /**
      * Upper 0.1% critical value of chi-squared with k degrees of freedom (Wilson-Hilferty approximation; within 1% of
      * the exact quantile for k >= 3).
      */
