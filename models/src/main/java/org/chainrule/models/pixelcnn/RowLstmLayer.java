@@ -1,16 +1,15 @@
 package org.chainrule.models.pixelcnn;
 
-import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 import static org.chainrule.models.pixelcnn.MaskedConvolution.Kind.A;
 import static org.chainrule.models.pixelcnn.MaskedConvolution.Kind.B;
@@ -30,13 +29,9 @@ import static org.chainrule.models.pixelcnn.MaskedConvolution.blocks;
  * <p>One Row LSTM layer processes the image a row at a time. The input-to-state part does not depend on the
  * recurrence, so it is a single 1 x k convolution of the whole input map (mask B, along the row: the pixels to the
  * left and, per colour group, the current one), giving 4h pre-activation maps. The state-to-state part is a 1-D
- * convolution of size k over the <em>previous</em> row's hidden state, unmasked and over every channel, since all
- * of row i - 1 precedes row i. With k = 3 the row is then
- * <pre>
- *   [o, f, i, g] = [sigmoid, sigmoid, sigmoid, tanh](K_ss * h_{r-1} + K_is * x_r)
- *   c_r = f . c_{r-1} + i . g,    h_r = o . tanh(c_r)
- * </pre>
- * with h_{-1} = c_{-1} = 0. The H rows are unrolled in the graph (one small convolution and a few element-wise ops
+ * convolution of size k = 3 over the <em>previous</em> row's hidden state, unmasked and over every channel, since
+ * all of row i - 1 precedes row i. Row r is then one {@link PixelLstm#step} with h_{r-1} as the previous state, and
+ * h_{-1} = c_{-1} = 0. The H rows are unrolled in the graph (one small convolution and a few element-wise ops
  * per row), and the H hidden rows are concatenated back into an NCHW map. The forget gates' biases start at 1, so
  * that early in training the cell keeps what the rows above wrote (Gers, Schmidhuber and Cummins 2000).
  *
@@ -48,7 +43,7 @@ import static org.chainrule.models.pixelcnn.MaskedConvolution.blocks;
  * the recurrence never moves along the current row), and on row i - r, r &gt;= 1, at columns j - 3 - L - r ..
  * j + 2 + r (each row up, the 1 x 3 state-to-state kernel widens the window by one on both sides). Unlike a
  * PixelCNN, the reach upwards is not bounded by the depth; but the far left of the current row and everything
- * outside the widening window above are never seen, which is what the Diagonal BiLSTM fixes.
+ * outside the widening window above are never seen, which is what the {@link DiagonalBiLstmLayer} fixes.
  */
 public class RowLstmLayer extends PixelLayer {
     /** Kernel size of the first (mask A) layer, as in the paper. */
@@ -73,7 +68,7 @@ public class RowLstmLayer extends PixelLayer {
         int h = getFilters();
         int[] stream = blocks(2 * h, c);
         int[] state = blocks(h, c);
-        int[] gates = gateGroups(h, c);
+        int[] gates = PixelLstm.gateGroups(h, c);
         int[] head = blocks(getOutputFilters(), c);
         List<Conv> convs = new ArrayList<>();
         convs.add(new Conv("0", mask(FIRST_KERNEL, FIRST_KERNEL, inputGroups(), stream, A), true, true));
@@ -87,16 +82,6 @@ public class RowLstmLayer extends PixelLayer {
         convs.add(new Conv("o1", mask(1, 1, stream, head, B), true, true));
         convs.add(new Conv("o2", mask(1, 1, head, outputGroups(), B), true, true));
         return convs;
-    }
-
-    /** Colour groups of the 4h gate pre-activations: the state's groups once per gate o, f, i, g. */
-    static int[] gateGroups(int h, int colours) {
-        int[] state = blocks(h, colours);
-        int[] g = new int[4 * h];
-        for (int q = 0; q < 4; q++) {
-            System.arraycopy(state, 0, g, q * h, h);
-        }
-        return g;
     }
 
     @Override
@@ -125,25 +110,20 @@ public class RowLstmLayer extends PixelLayer {
         List<SDVariable> hidden = new ArrayList<>();
         SDVariable state = null;
         SDVariable cell = null;
+        UnaryOperator<SDVariable> recurrence = stateToState == null ? null
+                : PixelLstm.recurrence(sd, params.get("w" + stateToState.id()), stateToState.mask());
+        SDVariable[] rows = PixelLstm.split(sd, inputToState, getHeight(), 2);
         for (int r = 0; r < getHeight(); r++) {
-            SDVariable pre = inputToState.get(SDIndex.all(), SDIndex.all(), SDIndex.interval(r, r + 1), SDIndex.all());
+            SDVariable pre = rows[r];
             if (r > 0) {
-                pre = pre.add(conv(sd, stateToState, state, null, params));
+                pre = pre.add(recurrence.apply(state));
             }
-            SDVariable o = sd.nn().sigmoid(part(pre, 0, h));
-            SDVariable i = sd.nn().sigmoid(part(pre, 2, h));
-            SDVariable g = sd.math().tanh(part(pre, 3, h));
-            // no forget gate on row 0 (c_{-1} = 0): an op whose output nothing reads breaks DL4J's backward pass
-            cell = r == 0 ? i.mul(g) : sd.nn().sigmoid(part(pre, 1, h)).mul(cell).add(i.mul(g));
-            state = o.mul(sd.math().tanh(cell));
+            SDVariable[] next = PixelLstm.step(sd, pre, cell, h);
+            state = next[0];
+            cell = next[1];
             hidden.add(state);
         }
-        return hidden.size() == 1 ? hidden.get(0) : sd.concat(2, hidden.toArray(new SDVariable[0]));
-    }
-
-    /** Gate q (0 = o, 1 = f, 2 = i, 3 = g) of pre-activations {@code [batch, 4h, 1, W]}. */
-    private static SDVariable part(SDVariable pre, int q, int h) {
-        return pre.get(SDIndex.all(), SDIndex.interval(q * h, (q + 1) * h), SDIndex.all(), SDIndex.all());
+        return PixelLstm.concat(sd, 2, hidden);
     }
 
     /**
@@ -154,7 +134,7 @@ public class RowLstmLayer extends PixelLayer {
         super.initializeParameters(params);
         int h = getFilters();
         for (int l = 1; l <= layers; l++) {
-            params.get("bi" + l).reshape(-1).get(NDArrayIndex.interval(h, 2 * h)).assign(1.0);
+            PixelLstm.openForgetGates(params.get("bi" + l), h);
         }
     }
 
