@@ -13,8 +13,10 @@ import org.chainrule.models.deepnade.DeepNadeSpec;
 import org.chainrule.models.flows.FlowArchitectures;
 import org.chainrule.models.flows.FlowSpec;
 import org.chainrule.models.nade.NadeSpec;
+import org.chainrule.models.pixelcnn.DiagonalBiLstmSpec;
 import org.chainrule.models.pixelcnn.GatedPixelCnnSpec;
 import org.chainrule.models.pixelcnn.PixelCnnSpec;
+import org.chainrule.models.pixelcnn.RowLstmSpec;
 import org.chainrule.models.pixelpp.PixelCnnPpSpec;
 import org.chainrule.models.vae.VaeSpec;
 import org.chainrule.models.sequence.CharRnnSpec;
@@ -399,7 +401,8 @@ public final class Settings {
     }
 
     /** Image models: each takes the pixel grid, [H, W] or [H, W, C] (channels last). */
-    static final List<String> IMAGE_TYPES = List.of("pixelcnn", "gated-pixelcnn", "pixelcnn++");
+    static final List<String> IMAGE_TYPES = List.of("pixelcnn", "gated-pixelcnn", "pixelcnn++", "row-lstm",
+            "diagonal-bilstm");
 
     /** The spec of an image model or of the VAE (null when validating before the data is read). */
     private ModelSpec imageOrLatent(String type, long[] eventShape, Domain domain, int[] hidden, boolean conditional,
@@ -415,7 +418,7 @@ public final class Settings {
         if (!output.equals("auto")) {
             problems.add(ROOT + ".model.output = " + output + ": " + type + " has its own output (leave output = auto)");
         }
-        if (conditional && !type.equals("pixelcnn") && !type.equals("gated-pixelcnn")) {
+        if (conditional && (type.equals("vae") || type.equals("pixelcnn++"))) {
             problems.add(ROOT + ".model.conditional: " + type + " models are not class-conditional");
         }
         check();
@@ -445,6 +448,10 @@ public final class Settings {
                 case "gated-pixelcnn" -> GatedPixelCnnSpec.of(eventShape, levels, filters, Math.max(1, blocks))
                         .withOutputFilters(out).withContext(context);
                 case "pixelcnn++" -> PixelCnnPpSpec.of(eventShape, filters, blocks, components).withLevels(levels);
+                case "row-lstm" -> RowLstmSpec.of(eventShape, levels, filters, Math.max(1, blocks))
+                        .withOutputFilters(out).withContext(context);
+                case "diagonal-bilstm" -> DiagonalBiLstmSpec.of(eventShape, levels, filters, Math.max(1, blocks))
+                        .withOutputFilters(out).withContext(context);
                 default -> VaeSpec.of(eventShape, hidden, decoder.length > 0 ? decoder : reversed(hidden), latent, steps,
                         samples).withActivation(activation.equals("relu") ? "relu" : "tanh");
             };

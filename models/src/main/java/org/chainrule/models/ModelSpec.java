@@ -17,7 +17,7 @@ public interface ModelSpec extends java.io.Serializable {
 
     /** Model type names this build understands (the {@code model.type} config key). */
     List<String> TYPES = List.of("made", "fvsbn", "nade", "deep-nade", "char-lstm", "char-rnn", "maf", "iaf", "realnvp",
-            "glow", "planar", "radial", "vae", "pixelcnn", "gated-pixelcnn", "pixelcnn++");
+            "glow", "planar", "radial", "vae", "pixelcnn", "gated-pixelcnn", "pixelcnn++", "row-lstm", "diagonal-bilstm");
 
     /** The model type, e.g. {@code made}. */
     String type();
@@ -105,6 +105,8 @@ public interface ModelSpec extends java.io.Serializable {
             case "pixelcnn++" -> org.chainrule.models.pixelpp.PixelCnnPpSpec.fromConfig(c);
             case "pixelcnn", "gated-pixelcnn" -> org.chainrule.models.pixelcnn.PixelSpec.fromConfig(c);
             case "vae" -> org.chainrule.models.vae.VaeSpec.fromConfig(c);
+            case "row-lstm" -> org.chainrule.models.pixelcnn.RowLstmSpec.fromConfig(c);
+            case "diagonal-bilstm" -> org.chainrule.models.pixelcnn.DiagonalBiLstmSpec.fromConfig(c);
             default -> throw new IllegalArgumentException("unknown model type '" + type + "'; known: " + TYPES);
         };
     }
