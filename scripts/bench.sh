@@ -2,7 +2,7 @@
 # Throughput benchmark of MADE 784-500-784 on binarized MNIST (batch 100, Adam), from one run on the same data:
 #   - training examples/s: single JVM (2 threads) vs Spark parameter averaging on 2 executors (1 core each)
 #   - scoring rows/s: single-JVM raw forward vs the distributed evaluate job
-#   - cached vs naive autoregressive sampling, and the fp32 matrix-multiply ceiling
+#   - cached vs naive autoregressive sampling (MADE, and a 28x28 PixelCNN), and the fp32 matrix-multiply ceiling
 #   - the PyTorch peer (same MADE), when Debian's python3-torch is installed
 # A benchmark, not a test: it prints figures and ratios and fails only if something does not run.
 #
@@ -81,3 +81,11 @@ awk -v st="$single_train" -v pt="$spark_train" -v ss="$single_score" -v ps="$spa
   printf "%-44s %12.1f %10.1f\n", "sample, cached first layer (samples)", c, c/n
   printf "%-44s %12.1f %10s\n", "fp32 matrix multiply ceiling (GFLOP/s)", g, ""
 }'
+
+echo
+echo "bench: PixelCNN 28x28 binary (32 filters, 3 residual blocks, untrained), one thread: naive vs cached sampling"
+OMP_NUM_THREADS=1 scripts/submit.sh --master 'local[1]' --class org.chainrule.jobs.PixelBench -- pixelcnn 32 3 8 64 \
+  2>"$OUT/pixel.err" | tee "$OUT/pixel.out" | grep -E "^BENCH"
+awk '/^BENCH pixel_sample_naive/{n=$3} /^BENCH pixel_sample_cached/{c=$3} END {
+  printf "%-44s %12.3f %10s\n", "PixelCNN sample, naive loop (samples)", n, "1.00"
+  printf "%-44s %12.1f %10.0f\n", "PixelCNN sample, cached activations (samples)", c, c/n }' "$OUT/pixel.out"
