@@ -63,6 +63,11 @@ abstract class CachedSampler {
      *
      * @param params the trained parameters by name (DL4J's parameter table); they are copied
      */
+    /** Whether this layer kind has a cached sampler (PixelCNN and Gated PixelCNN; the PixelRNNs sample naively). */
+    static boolean supports(PixelLayer layer) {
+        return layer instanceof PixelCnnLayer || layer instanceof GatedPixelCnnLayer;
+    }
+
     static CachedSampler of(PixelLayer layer, Map<String, INDArray> params) {
         if (layer instanceof PixelCnnLayer p) {
             return new Plain(p, params);

@@ -23,7 +23,8 @@ import java.util.Map;
  *   <li>{@link #sample(long[], INDArray, double)}, the default, is cached ({@link CachedSampler}, after Ramachandran
  *       et al. 2017, "Fast Generation for Convolutional Autoregressive Models"): it computes every activation of the
  *       network once, when the last sub-pixel it depends on has been drawn, in plain Java on the masked weights, so a
- *       sample costs one forward pass;</li>
+ *       sample costs one forward pass (PixelCNN and Gated PixelCNN; the PixelRNNs have no cached sampler and
+ *       {@code sample} runs the naive loop for them);</li>
  *   <li>{@link #sampleNaive} is the loop of the papers: for each sub-pixel, run the whole network on the image drawn
  *       so far. The network is a SameDiff graph of {@link PixelLayer#logits} with the trained parameters as
  *       constants, so its conditionals are the very logits whose NLL was trained. It is kept as the reference the
@@ -66,7 +67,7 @@ public final class PixelCnnDensity extends GraphDensity {
         this.logitsName = layer.logits(graph, x, context, params).name();
         long perRow = (long) spec.height() * spec.width() * layer.widestMap();
         this.chunk = (int) Math.max(1, Math.min(4096, MAP_BUDGET / perRow));
-        this.cached = CachedSampler.of(layer, network.getLayer(0).paramTable());
+        this.cached = CachedSampler.supports(layer) ? CachedSampler.of(layer, network.getLayer(0).paramTable()) : null;
     }
 
     public PixelSpec spec() {
@@ -134,6 +135,9 @@ public final class PixelCnnDensity extends GraphDensity {
     }
 
     private INDArray draw(float[] given, int known, long[] seeds, INDArray context, double temperature) {
+        if (cached == null) {
+            return naive(given, known, seeds, context, temperature);
+        }
         checkSampling(seeds, context, temperature);
         int n = seeds.length;
         if (n == 0) {
@@ -161,6 +165,11 @@ public final class PixelCnnDensity extends GraphDensity {
      * @return {@code [seeds.length, D]} float, integer values in [0, levels)
      */
     public INDArray sampleNaive(long[] seeds, INDArray context, double temperature) {
+        return naive(null, 0, seeds, context, temperature);
+    }
+
+    /** The naive loop, keeping the first {@code known} values of {@code given} (flat rows) when it is not null. */
+    private INDArray naive(float[] given, int known, long[] seeds, INDArray context, double temperature) {
         checkSampling(seeds, context, temperature);
         int n = seeds.length;
         if (n == 0) {
@@ -173,7 +182,10 @@ public final class PixelCnnDensity extends GraphDensity {
             INDArray c = context == null ? null
                     : context.get(NDArrayIndex.interval(from, from + rows), NDArrayIndex.all());
             float[] x = new float[rows * dim];
-            for (int d = 0; d < dim; d++) {
+            for (int i = 0; given != null && i < rows; i++) {
+                System.arraycopy(given, (from + i) * dim, x, i * dim, known);
+            }
+            for (int d = known; d < dim; d++) {
                 // flat copies: INDArray.toFloatMatrix goes row by row through native calls, far slower than a pass
                 float[] p = flat(logits(Nd4j.create(x, new long[]{rows, dim}, DataType.FLOAT), c));
                 for (int i = 0; i < rows; i++) {
@@ -201,6 +213,9 @@ public final class PixelCnnDensity extends GraphDensity {
                     + contextSize);
         }
         float[] logits = new float[dim * perDim];
+        if (cached == null) {
+            throw new IllegalStateException("no cached sampler for a " + pixel.type());
+        }
         cached.pass().run(context, (d, p, offset) -> {
             System.arraycopy(p, offset, logits, d * perDim, perDim);
             return x[d];
