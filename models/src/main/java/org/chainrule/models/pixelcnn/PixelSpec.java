@@ -18,6 +18,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * What {@link PixelCnnSpec} and {@link GatedPixelCnnSpec} share: an autoregressive density over images in raster
@@ -145,6 +146,34 @@ public interface PixelSpec extends ModelSpec {
             case GatedPixelCnnSpec.TYPE -> GatedPixelCnnSpec.fromConfig(c);
             default -> throw new IllegalArgumentException("not a PixelCNN type: " + type);
         };
+    }
+
+    /**
+     * The description every pixel network's {@code toMap} writes: type, eventShape, levels, filters, the depth under
+     * its own key ({@code blocks} or {@code layers}), outputFilters, contextSize.
+     */
+    static Map<String, Object> describe(String type, long[] eventShape, int levels, int filters, String depthKey,
+                                        int depth, int outputFilters, int contextSize) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("type", type);
+        m.put("eventShape", java.util.Arrays.stream(eventShape).boxed().toList());
+        m.put("levels", levels);
+        m.put("filters", filters);
+        m.put(depthKey, depth);
+        m.put("outputFilters", outputFilters);
+        m.put("contextSize", contextSize);
+        return m;
+    }
+
+    /** The fields of a {@link #describe} map ({@code outputFilters} defaults to 2 x filters, contextSize to 0). */
+    record Described(long[] eventShape, int levels, int filters, int depth, int outputFilters, int contextSize) {
+        static Described read(Config c, String depthKey) {
+            int filters = c.getInt("filters");
+            return new Described(c.getLongList("eventShape").stream().mapToLong(Long::longValue).toArray(),
+                    c.getInt("levels"), filters, c.getInt(depthKey),
+                    c.hasPath("outputFilters") ? c.getInt("outputFilters") : 2 * filters,
+                    c.hasPath("contextSize") ? c.getInt("contextSize") : 0);
+        }
     }
 
     /** Checks what both specs require; returns the event shape's copy. */

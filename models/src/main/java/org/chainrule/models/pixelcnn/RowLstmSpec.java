@@ -2,8 +2,6 @@ package org.chainrule.models.pixelcnn;
 
 import com.typesafe.config.Config;
 
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -50,11 +48,8 @@ public record RowLstmSpec(long[] eventShape, int levels, int filters, int layers
 
     /** Reads the map written by {@link #toMap()}; {@code outputFilters} and {@code contextSize} may be missing. */
     public static RowLstmSpec fromConfig(Config c) {
-        long[] shape = c.getLongList("eventShape").stream().mapToLong(Long::longValue).toArray();
-        int filters = c.getInt("filters");
-        return new RowLstmSpec(shape, c.getInt("levels"), filters, c.getInt("layers"),
-                c.hasPath("outputFilters") ? c.getInt("outputFilters") : 2 * filters,
-                c.hasPath("contextSize") ? c.getInt("contextSize") : 0);
+        Described d = Described.read(c, "layers");
+        return new RowLstmSpec(d.eventShape(), d.levels(), d.filters(), d.depth(), d.outputFilters(), d.contextSize());
     }
 
     @Override
@@ -70,15 +65,7 @@ public record RowLstmSpec(long[] eventShape, int levels, int filters, int layers
     /** Keys: type, eventShape, levels, filters, layers, outputFilters, contextSize. */
     @Override
     public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("type", TYPE);
-        m.put("eventShape", Arrays.stream(eventShape).boxed().toList());
-        m.put("levels", levels);
-        m.put("filters", filters);
-        m.put("layers", layers);
-        m.put("outputFilters", outputFilters);
-        m.put("contextSize", contextSize);
-        return m;
+        return PixelSpec.describe(TYPE, eventShape, levels, filters, "layers", layers, outputFilters, contextSize);
     }
 
     @Override
