@@ -7,7 +7,7 @@
 #        scripts/submit.sh [chainrule args...]            (no literal --: every argument is the app's)
 #
 # Examples:
-#   scripts/submit.sh train --epochs 3                                  # local[2]
+#   scripts/submit.sh train --set train.epochs=3                       # local[2]
 #   scripts/submit.sh --master "$(scripts/local-cluster.sh url)" --executor-memory 2g -- train
 #   SPARK_MASTER=spark://127.0.0.1:7077 scripts/submit.sh train
 #

@@ -500,6 +500,7 @@ public final class Settings {
         int patience = integer("train.patience", 0, 1_000_000);
         long seed = num("train.seed", Long.MIN_VALUE, Long.MAX_VALUE);
         long evalRows = num("train.train-eval-rows", 1, Long.MAX_VALUE);
+        long validEvalRows = num("train.valid-eval-rows", 0, Long.MAX_VALUE);
         int evalBatch = integer("evaluate.batch-size", 1, 1_000_000);
         ModelSpec spec = model(eventShape, domain);
         check();
@@ -508,7 +509,7 @@ public final class Settings {
         record.put("train", config.getConfig("train").root().unwrapped());
         record.put("data", data);
         return new Train.Settings(data, output, spec, epochs, batch, lr, workers, freq, rounds, patience, seed, resume,
-                overwrite, evalRows, evalBatch, record);
+                overwrite, evalRows, validEvalRows, evalBatch, record);
     }
 
     /** Settings of the evaluate job. */

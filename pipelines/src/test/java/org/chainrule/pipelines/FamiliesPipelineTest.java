@@ -41,7 +41,7 @@ class FamiliesPipelineTest {
     private final SparkSession spark = SparkTesting.spark();
 
     static Train.Settings train(String data, String out, ModelSpec spec, int epochs, double lr) {
-        return new Train.Settings(data, out, spec, epochs, 25, lr, 2, 2, 0, 0, 3, false, false, 1000, 200, Map.of());
+        return new Train.Settings(data, out, spec, epochs, 25, lr, 2, 2, 0, 0, 3, false, false, 1000, 0, 200, Map.of());
     }
 
     @SuppressWarnings("unchecked")

@@ -38,9 +38,11 @@ class PipelineTest {
         String run = tmp.resolve("run").toString();
         MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{64}, 2, true, 3);
         Map<String, Object> summary = Train.run(spark, new Train.Settings(data, run, spec, 2, 50, 3e-3, 2, 2, 0, 0, 5,
-                false, false, 300, 500, Map.of("note", "test")));
+                false, false, 300, 60, 500, Map.of("note", "test")));
         List<?> history = (List<?>) summary.get("history");
         assertEquals(2, history.size());
+        long validScored = ((Number) summary.get("validRowsScored")).longValue();
+        assertTrue(validScored > 20 && validScored < 120, "a subset of about 60 of the 200 validation rows: " + validScored);
         Dataset<Row> metrics = spark.read().parquet(run + "/metrics.parquet");
         assertEquals(2, metrics.count());
         List<Row> rows = metrics.orderBy("epoch").collectAsList();

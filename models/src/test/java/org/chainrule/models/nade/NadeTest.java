@@ -447,6 +447,49 @@ class NadeTest {
         assertEquals(spec.densityOf(net).logProb(x, y), spec.densityOf(back).logProb(x, y));
     }
 
+    /**
+     * The running sum is a cumulative sum over positions, forward and in its gradient (a suffix sum of the upstream
+     * gradient), and no NADE graph holds ND4J's native cumsum op, which leaks native memory on every call in ND4J
+     * 1.0.0-M2.1 (a NADE training process grew until it was killed).
+     */
+    @Test
+    void runningSumIsACumulativeSumWithoutTheLeakingOp() {
+        SameDiff sd = SameDiff.create();
+        INDArray terms = Nd4j.rand(DataType.DOUBLE, 6, 3, 4).subi(0.5);
+        INDArray upstream = Nd4j.rand(DataType.DOUBLE, 6, 3, 4);
+        SDVariable t = sd.var("terms", terms);
+        SDVariable sum = NadeLayer.runningSum(sd, t, 6);
+        sum.mul(sd.constant("upstream", upstream)).sum().markAsLoss();
+        INDArray out = sum.eval();
+        INDArray grad = sd.calculateGradients(Map.of(), "terms").get("terms");
+        for (int b = 0; b < 3; b++) {
+            for (int h = 0; h < 4; h++) {
+                double prefix = 0;
+                double suffix = 0;
+                for (int d = 0; d < 6; d++) {
+                    prefix += terms.getDouble(d, b, h);
+                    suffix += upstream.getDouble(5 - d, b, h);
+                    assertEquals(prefix, out.getDouble(d, b, h), 1e-12);
+                    assertEquals(suffix, grad.getDouble(5 - d, b, h), 1e-12);
+                }
+            }
+        }
+        specs().forEach(spec -> {
+            SameDiff graph = SameDiff.create();
+            NadeLayer layer = new NadeLayer(spec);
+            org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams params =
+                    new org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams();
+            layer.defineParameters(params);
+            Map<String, SDVariable> table = new HashMap<>();
+            params.getParamShapes().forEach((name, shape) -> table.put(name, graph.var(name, DataType.FLOAT, shape)));
+            layer.defineLayer(graph, graph.placeHolder("in", DataType.FLOAT, -1, spec.dim() + spec.contextSize() + 1),
+                    table, null);
+            for (var op : graph.ops()) {
+                assertNotEquals("cumsum", op.opName(), spec.toString());
+            }
+        });
+    }
+
     @Test
     void configurationSurvivesJson() {
         NadeSpec spec = NadeSpec.of(new long[]{3, 4}, new GaussianMixture(4), 17).withOrderings(5, 42)

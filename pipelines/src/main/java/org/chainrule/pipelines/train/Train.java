@@ -86,13 +86,21 @@ public final class Train {
      * @param resume             continue from {@code output/checkpoint}
      * @param overwrite          replace an existing run directory (when not resuming)
      * @param trainEvalRows      rows of the training split scored for the train NLL after each epoch
+     * @param validEvalRows      rows of the validation split scored for the valid NLL (early stopping and the best
+     *                           model) after each epoch, a fixed seeded subset of about that many; 0 = all of them.
+     *                           For models whose exact likelihood is expensive (DeepNADE, NADE-k, PixelRNN).
      * @param evalBatchSize      rows per forward pass when scoring
      * @param record             the full settings, stored with the model
      */
     public record Settings(String data, String output, ModelSpec spec, int epochs, int batchSize, double learningRate,
                            int workers, int averagingFrequency, int roundsPerCall, int patience, long seed,
-                           boolean resume, boolean overwrite, long trainEvalRows, int evalBatchSize,
-                           Map<String, Object> record) {
+                           boolean resume, boolean overwrite, long trainEvalRows, long validEvalRows,
+                           int evalBatchSize, Map<String, Object> record) {
+        public Settings {
+            if (validEvalRows < 0) {
+                throw new IllegalArgumentException("validEvalRows must be >= 0 (0 = all), got " + validEvalRows);
+            }
+        }
     }
 
     /** One finished epoch. */
@@ -157,6 +165,15 @@ public final class Train {
         double fraction = Math.min(1.0, (double) s.trainEvalRows() / Math.max(1, trainRows));
         long evalSeed = Seeds.derive(s.seed(), -1);
         JavaRDD<Example> trainEval = train.filter(e -> Seeds.uniform(Seeds.derive(evalSeed, e.rowId())) < fraction);
+        long validRows = manifest.split("valid", s.data()).rows();
+        JavaRDD<Example> validEval = valid;
+        if (s.validEvalRows() > 0 && s.validEvalRows() < validRows) {
+            double validFraction = (double) s.validEvalRows() / validRows;
+            long validSeed = Seeds.derive(s.seed(), -2);
+            validEval = valid.filter(e -> Seeds.uniform(Seeds.derive(validSeed, e.rowId())) < validFraction)
+                    .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        }
+        long validScored = validEval == valid ? validRows : validEval.count();
         if (!s.resume()) {
             // data-dependent initialisation (actnorm) on the driver, before the parameters are first broadcast
             List<Example> first = train.take(DATA_INIT_ROWS);
@@ -165,8 +182,12 @@ public final class Train {
         }
         Progress.say("train", String.format("%s on %s: %d train / %d valid rows, %d workers x batch %d, averaging every"
                         + " %d steps, %d epochs, %d parameters", s.spec().type(), s.data(), trainRows,
-                manifest.split("valid", s.data()).rows(), workers, s.batchSize(), s.averagingFrequency(), s.epochs(),
+                validRows, workers, s.batchSize(), s.averagingFrequency(), s.epochs(),
                 net.numParams()));
+        if (validScored < validRows) {
+            Progress.say("train", String.format("valid NLL after each epoch on a fixed subset of %d of the %d"
+                    + " validation rows (train.valid-eval-rows)", validScored, validRows));
+        }
         try {
             double best = history.stream().mapToDouble(EpochMetrics::validNll).min().orElse(Double.POSITIVE_INFINITY);
             int sinceBest = sinceBest(history);
@@ -183,7 +204,7 @@ public final class Train {
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), net, manifest.domain()));
                 double trainNll = Scorer.meanNll(trainEval, payload, dims, s.evalBatchSize())[0];
-                double validNll = Scorer.meanNll(valid, payload, dims, s.evalBatchSize())[0];
+                double validNll = Scorer.meanNll(validEval, payload, dims, s.evalBatchSize())[0];
                 payload.destroy();
                 history.add(new EpochMetrics(epoch + 1, steps, trainNll, validNll, seconds, trainRows / seconds));
                 boolean improved = validNll < best;
@@ -209,6 +230,7 @@ public final class Train {
             summary.put("epochs", history.size());
             summary.put("bestValidNllNats", best);
             summary.put("bestValidBitsPerDim", Units.bitsPerDim(best, dims));
+            summary.put("validRowsScored", validScored);
             summary.put("history", history.stream().map(EpochMetrics::toMap).toList());
             Outputs.writeBytesAtomically(s.output() + "/train-summary.json",
                     Json.render(summary).getBytes(java.nio.charset.StandardCharsets.UTF_8), hconf);
@@ -218,6 +240,7 @@ public final class Train {
         } finally {
             train.unpersist();
             valid.unpersist();
+            validEval.unpersist();
         }
     }
 

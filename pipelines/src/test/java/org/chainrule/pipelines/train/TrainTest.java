@@ -44,7 +44,7 @@ class TrainTest {
     static Train.Settings settings(String out, ModelSpec spec, int epochs, int workers, int freq, int rounds,
                                    boolean resume) {
         return new Train.Settings(data, out, spec, epochs, 25, 2e-3, workers, freq, rounds, 0, 11, resume, false,
-                100, 200, Map.of());
+                100, 0, 200, Map.of());
     }
 
     /** dl4j-spark with one worker and averaging frequency 1 must equal plain fitting of the same minibatches. */
@@ -111,7 +111,7 @@ class TrainTest {
                 s.output(), s.shape(), s.validationRows(), s.limit(),
                 new org.chainrule.pipelines.data.Encoding(784, 255, "none", 1), s.readers(), s.shards(), false, false));
         Train.Settings t = new Train.Settings(s.output(), tmp.resolve("run").toString(), MadeSpec.fvsbn(new long[]{28, 28}),
-                1, 10, 1e-3, 1, 1, 0, 0, 1, false, false, 10, 10, Map.of());
+                1, 10, 1e-3, 1, 1, 0, 0, 1, false, false, 10, 0, 10, Map.of());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Train.run(spark, t));
         assertTrue(e.getMessage().contains("density over binary data") && e.getMessage().contains("uint8"),
                 e.getMessage());
