@@ -164,13 +164,11 @@ public final class Train {
         long trainRows = manifest.split("train", s.data()).rows();
         double fraction = Math.min(1.0, (double) s.trainEvalRows() / Math.max(1, trainRows));
         long evalSeed = Seeds.derive(s.seed(), -1);
-        JavaRDD<Example> trainEval = train.filter(e -> Seeds.uniform(Seeds.derive(evalSeed, e.rowId())) < fraction);
+        JavaRDD<Example> trainEval = seededSubset(train, fraction, evalSeed);
         long validRows = manifest.split("valid", s.data()).rows();
         JavaRDD<Example> validEval = valid;
         if (s.validEvalRows() > 0 && s.validEvalRows() < validRows) {
-            double validFraction = (double) s.validEvalRows() / validRows;
-            long validSeed = Seeds.derive(s.seed(), -2);
-            validEval = valid.filter(e -> Seeds.uniform(Seeds.derive(validSeed, e.rowId())) < validFraction)
+            validEval = seededSubset(valid, (double) s.validEvalRows() / validRows, Seeds.derive(s.seed(), -2))
                     .persist(StorageLevel.MEMORY_AND_DISK_SER());
         }
         long validScored = validEval == valid ? validRows : validEval.count();
@@ -242,6 +240,11 @@ public final class Train {
             valid.unpersist();
             validEval.unpersist();
         }
+    }
+
+    /** The rows whose seeded uniform draw (by row id) falls below {@code fraction}: the same rows on every call. */
+    private static JavaRDD<Example> seededSubset(JavaRDD<Example> rows, double fraction, long seed) {
+        return rows.filter(e -> Seeds.uniform(Seeds.derive(seed, e.rowId())) < fraction);
     }
 
     private static int sinceBest(List<EpochMetrics> history) {
