@@ -84,6 +84,16 @@ public interface ModelSpec extends java.io.Serializable {
         return null;
     }
 
+    /**
+     * Elements of the largest activation the training network holds per example, when it is far larger than the
+     * event (NADE's running sums are {@code D x H} per row); 0 when nothing stands out. Scoring cuts its batches so
+     * that one such activation stays near {@link GraphDensity#SCORING_ELEMENTS}: a NADE scored over 1,000 MNIST rows
+     * at once would hold 1.6 GB per array and several of them per task.
+     */
+    default long activationElementsPerRow() {
+        return 0;
+    }
+
     /** Training labels for a minibatch of events. */
     INDArray trainingLabels(INDArray x);
 

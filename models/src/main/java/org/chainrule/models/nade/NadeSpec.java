@@ -173,6 +173,12 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
         return orderings;
     }
 
+    /** The running sums and hidden units: {@code [D, H]} per row. */
+    @Override
+    public long activationElementsPerRow() {
+        return (long) dim() * hidden;
+    }
+
     /**
      * One {@link NadeLayer} computing each example's exact NLL, then a {@link NllOutputLoss}: the score is the mean NLL
      * in nats and SameDiff differentiates the whole likelihood.

@@ -62,6 +62,16 @@ public interface PixelSpec extends ModelSpec {
         return s.length == 3 ? Math.toIntExact(s[2]) : 1;
     }
 
+    /**
+     * The widest feature maps per image: twice the larger of the hidden maps, the output layer's maps and the logits
+     * (C x levels), over every pixel. A 256-level image's logits alone are 256 x H x W floats per row.
+     */
+    @Override
+    default long activationElementsPerRow() {
+        long maps = Math.max(Math.max(filters(), outputFilters()), (long) channels() * Math.max(2, levels()));
+        return 2 * maps * height() * width();
+    }
+
     /** Event size D = H W C. */
     default int dim() {
         return height() * width() * channels();

@@ -104,6 +104,12 @@ public record PixelCnnPpSpec(long[] eventShape, int levels, int filters, int res
         return height() * width();
     }
 
+    /** The two streams' maps over every pixel, doubled for the gates. */
+    @Override
+    public long activationElementsPerRow() {
+        return 4L * filters * pixels();
+    }
+
     /** D = H W C, the length of an event row. */
     public int dim() {
         return pixels() * channels();

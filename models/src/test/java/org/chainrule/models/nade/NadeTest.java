@@ -241,6 +241,31 @@ class NadeTest {
         }
     }
 
+    /**
+     * Scoring in slices of rows (as it does for large inputs, to bound the [rows, D, H] activations) gives the
+     * whole-batch numbers for every ordering and context, including a last slice shorter than the rest.
+     */
+    @ParameterizedTest
+    @MethodSource("specs")
+    void scoringInSlicesMatchesOnePass(NadeSpec spec) {
+        Nade nade = (Nade) spec.densityOf(randomNetwork(spec, 7));
+        INDArray x = randomEvents(spec, 23, 8);
+        INDArray y = contexts(spec, 23);
+        double[] whole = nade.logProbInSlices(x, y, Integer.MAX_VALUE).toDoubleVector();
+        for (int rows : new int[]{1, 5, 22}) {
+            double[] sliced = nade.logProbInSlices(x, y, rows).toDoubleVector();
+            assertEquals(23, sliced.length);
+            for (int i = 0; i < whole.length; i++) {
+                assertEquals(whole[i], sliced[i], 1e-5 * Math.max(1.0, Math.abs(whole[i])), rows + " rows, row " + i);
+            }
+        }
+        assertEquals(spec.dim() * (long) spec.hidden(), spec.activationElementsPerRow());
+        assertEquals(42, org.chainrule.models.GraphDensity.rowsPerPass(784L * 500, org.chainrule.models.GraphDensity.SCORING_ELEMENTS));
+        assertEquals(1, org.chainrule.models.GraphDensity.rowsPerPass(Long.MAX_VALUE / 2, 100));
+        assertEquals(Integer.MAX_VALUE, org.chainrule.models.GraphDensity.rowsPerPass(0, 100));
+        assertThrows(IllegalArgumentException.class, () -> nade.logProbInSlices(x, y, 0));
+    }
+
     /** Summing exp(logProb) over every discrete event gives 1: for the ensemble, each ordering and each context. */
     @ParameterizedTest
     @MethodSource("discreteSpecs")

@@ -2,6 +2,7 @@ package org.chainrule.models.pixelcnn;
 
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.DensityModel;
+import org.chainrule.models.GraphDensity;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.conditionals.OutputFamily;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -472,6 +473,10 @@ final class PixelTesting {
         INDArray expected = spec.densityOf(net).logProb(x, c);
         assertEquals(expected, spec.densityOf(loaded).logProb(x, c));
         assertEquals(expected, spec.densityOf(rebuilt).logProb(x, c));
+        // scoring in slices of rows (how large batches are scored) gives the same numbers, ragged last slice included
+        INDArray sliced = assertInstanceOf(GraphDensity.class, spec.densityOf(net)).logProbInSlices(x, c, 3);
+        assertArrayEquals(expected.toDoubleVector(), sliced.toDoubleVector(), 1e-4);
+        assertTrue(spec.activationElementsPerRow() >= (long) spec.dim() * spec.filters());
         long[] s = seeds(3, 9);
         INDArray sc = spec.contextSize() == 0 ? null : label(spec.contextSize(), 3, 0);
         assertEquals(spec.densityOf(net).sample(s, sc, 1.0), spec.densityOf(loaded).sample(s, sc, 1.0));

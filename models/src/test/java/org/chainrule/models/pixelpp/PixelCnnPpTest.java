@@ -322,6 +322,10 @@ class PixelCnnPpTest {
                 new java.io.ByteArrayInputStream(bytes.toByteArray()), true);
         assertEquals(expected, spec.densityOf(restored).logProb(x));
         assertEquals(expected.getDouble(1), spec.densityOf(restored).logProb(x.getRow(1, true)).getDouble(0), 1e-4);
+        // scored in slices of rows, as large batches are, the numbers do not change
+        INDArray sliced = ((PixelCnnPpDensity) spec.densityOf(net)).logProbInSlices(x, null, 3);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected.toDoubleVector(), sliced.toDoubleVector(), 1e-4);
+        assertEquals(4L * 5 * 9, spec.activationElementsPerRow());
 
         ModelSpec back = ModelSpec.fromConfig(ConfigFactory.parseMap(spec.toMap()));
         assertEquals(spec, back);
