@@ -117,7 +117,8 @@ class MadeTest {
             for (int k = 0; k < 3; k++) {
                 mean += Math.exp(made.logProb(x.getRow(i, true), k).getDouble(0)) / 3;
             }
-            assertEquals(Math.log(mean), ens[i], 1e-9);
+            // float32 network: a one-row pass may take another BLAS kernel than the batch (CPU-dependent rounding)
+            assertEquals(Math.log(mean), ens[i], 1e-5);
         }
     }
 
