@@ -124,15 +124,21 @@ public final class Main implements Callable<Integer> {
     @Command(name = "train", mixinStandardHelpOptions = true,
             description = "Train a model by parameter averaging on Spark, with checkpoints and early stopping.")
     static final class TrainCommand extends JobCommand {
-        @Option(names = "--resume", description = "continue from the run directory's last checkpoint")
+        @Option(names = "--resume", description = "continue from the run directory's last checkpoint (refused when a"
+                + " setting that changes what the epochs compute differs from the run's, each one named)")
         boolean resume;
+
+        @Option(names = "--allow-changed-settings", description = "with --resume: continue with changed settings"
+                + " (e.g. a lower learning rate); the run records which settings produced which epochs")
+        boolean allowChangedSettings;
 
         @Override
         Consumer<SparkSession> prepareJob(Settings s) {
             s.validateTrain();
             String data = s.trainSettings(new long[]{1}, null, resume, overwrite).data();
             Manifest manifest = Manifest.read(data, new Configuration());
-            Train.Settings t = s.trainSettings(manifest.shape(), manifest.domain(), resume, overwrite);
+            Train.Settings t = s.trainSettings(manifest.shape(), manifest.domain(), resume, overwrite)
+                    .withAllowChangedSettings(allowChangedSettings);
             return spark -> Train.run(spark, t);
         }
     }

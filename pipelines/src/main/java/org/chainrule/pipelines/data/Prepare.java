@@ -14,7 +14,9 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
+import org.chainrule.pipelines.io.Artefact;
 import org.chainrule.pipelines.io.HadoopConf;
+import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import scala.Tuple2;
 
@@ -95,10 +97,10 @@ public final class Prepare {
     /** Runs the pipeline; returns the manifest written. */
     public static Manifest run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        Outputs.checkTarget(s.output(), s.overwrite(), hconf);
         List<SourceFile> files = new ArrayList<>();
         files.addAll(expand("train", s.train(), s.trainLabels(), s.format(), hconf));
         files.addAll(expand("test", s.test(), s.testLabels(), s.format(), hconf));
+        OutputGuard.claim(s.output(), Artefact.DATASET, inputs(s, files), s.overwrite(), hconf);
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         HadoopConf conf = new HadoopConf(hconf);
@@ -188,6 +190,7 @@ public final class Prepare {
                 vocabulary);
         Manifest manifest = new Manifest(s.shape(), domain, splits, rejected, details);
         Outputs.writeText(staging + "/" + Manifest.FILE, manifest.toJson(), hconf);
+        Artefact.DATASET.mark(staging, hconf);
         return manifest;
     }
 
@@ -204,6 +207,21 @@ public final class Prepare {
         } finally {
             df.unpersist();
         }
+    }
+
+    /** Every path prepare reads: the paths as given and the files found behind them. */
+    private static List<String> inputs(Settings s, List<SourceFile> files) {
+        List<String> all = new ArrayList<>();
+        for (List<String> given : List.of(s.train(), s.trainLabels(), s.test(), s.testLabels())) {
+            given.stream().filter(p -> !p.matches(".*[*?\\[{].*")).forEach(all::add);
+        }
+        for (SourceFile f : files) {
+            all.add(f.path());
+            if (f.labelsPath() != null) {
+                all.add(f.labelsPath());
+            }
+        }
+        return all;
     }
 
     /** Lists the files behind each given path (a file, a directory of files, or a glob), in a stable order. */

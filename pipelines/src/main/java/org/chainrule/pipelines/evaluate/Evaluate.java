@@ -16,12 +16,15 @@ import org.chainrule.models.Units;
 import org.chainrule.pipelines.Progress;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Shards;
+import org.chainrule.pipelines.io.Artefact;
 import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.SavedModel;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -75,7 +78,7 @@ public final class Evaluate {
     /** Runs the evaluation; returns the summary written. */
     public static Map<String, Object> run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        Outputs.checkTarget(s.output(), s.overwrite(), hconf);
+        OutputGuard.claim(s.output(), Artefact.EVALUATION, List.of(s.model(), s.data()), s.overwrite(), hconf);
         Manifest manifest = Manifest.read(s.data(), hconf);
         SavedModel model = SavedModel.load(s.model(), false, hconf);
         checkCompatible(model.spec(), manifest, s.data());
@@ -142,6 +145,7 @@ public final class Evaluate {
         summary.put("rowsPerSecond", count / seconds);
         Outputs.writeText(staging + "/summary.json", Json.render(summary),
                 spark.sparkContext().hadoopConfiguration());
+        Artefact.EVALUATION.mark(staging, spark.sparkContext().hadoopConfiguration());
         Progress.say("evaluate", String.format("%s/%s: mean NLL %.3f ± %.3f nats (%.4f bits/dim)%s over %d rows,"
                         + " %.0f rows/s -> %s", s.data(), s.split(), meanNll, stdErr, Units.bitsPerDim(meanNll, dims),
                 caveat == null ? "" : " [bound/estimate: see summary.json]", count, count / seconds, s.output()));

@@ -69,6 +69,7 @@ public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Domain domai
             doc.put("settings", settings);
             doc.put("provenance", provenance);
             Outputs.writeText(staging + "/" + DESCRIPTION, Json.render(doc), conf);
+            Artefact.MODEL.mark(staging, conf);
             return null;
         });
     }
