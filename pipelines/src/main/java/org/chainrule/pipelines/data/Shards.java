@@ -6,8 +6,21 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import scala.Tuple2;
 
-/** Reads one split of a prepared dataset back as {@link Example}s. */
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Reads one split of a prepared dataset back as {@link Example}s, after checking that its shards are exactly the data
+ * prepare wrote: each shard's rows and checksum against the manifest.
+ */
 public final class Shards {
     /** Parquet schema of prepared shards. */
     public static final StructType SCHEMA = new StructType()
@@ -19,11 +32,11 @@ public final class Shards {
     }
 
     /**
-     * The examples of {@code split}; every row is checked to have the manifest's width, and a bad one fails the job
-     * naming its file and row id.
+     * The examples of {@code split}, once {@link #verify} has passed; every row is checked to have the manifest's
+     * width, and a bad one fails the job naming its file and row id.
      */
     public static JavaRDD<Example> read(SparkSession spark, String dir, String split, Manifest manifest) {
-        manifest.split(split, dir);
+        verify(spark, dir, split, manifest);
         int dims = manifest.dims();
         int bytes = dims * manifest.domain().bytesPerValue();
         return spark.read().schema(SCHEMA).parquet(dir + "/" + split)
@@ -39,5 +52,82 @@ public final class Shards {
                     }
                     return new Example(r.getLong(0), r.getInt(1), x);
                 });
+    }
+
+    /**
+     * Checks that the shards of {@code split} are the data prepare wrote: the same shard files, each with the rows and
+     * order-independent checksum the manifest records (one pass over the split). Fails naming the split and the
+     * shard: a changed, missing or extra file. A manifest written before shards were recorded is checked for the
+     * split as a whole, and the failure lists its shards.
+     */
+    public static void verify(SparkSession spark, String dir, String split, Manifest manifest) {
+        Manifest.Split expected = manifest.split(split, dir);
+        String path = dir + "/" + split;
+        Map<String, Manifest.Shard> found = checksums(spark, path);
+        String changed = "; the data changed after prepare wrote it, or is damaged (prepare it again)";
+        if (expected.shards().isEmpty()) {
+            long rows = found.values().stream().mapToLong(Manifest.Shard::rows).sum();
+            String sum = Manifest.checksum(found.values().stream()
+                    .mapToLong(sh -> Long.parseUnsignedLong(sh.checksum(), 16)).reduce(0L, Long::sum));
+            if (rows != expected.rows() || !sum.equals(expected.checksum())) {
+                throw new IllegalStateException("dataset " + dir + ", split " + split + ": its shards " + found.keySet()
+                        + " hold " + rows + " rows with checksum " + sum + ", but the manifest says " + expected.rows()
+                        + " rows with checksum " + expected.checksum() + changed + "; this manifest predates per-shard"
+                        + " checksums, so the shard at fault cannot be named");
+            }
+            return;
+        }
+        for (Map.Entry<String, Manifest.Shard> e : expected.shards().entrySet()) {
+            Manifest.Shard got = found.get(e.getKey());
+            if (got == null && e.getValue().rows() > 0) {
+                throw new IllegalStateException("dataset " + dir + ", split " + split + ": shard " + path + "/"
+                        + e.getKey() + " is missing (the manifest lists it with " + e.getValue().rows() + " rows)"
+                        + changed);
+            }
+            if (got != null && !got.equals(e.getValue())) {
+                throw new IllegalStateException("dataset " + dir + ", split " + split + ": shard " + path + "/"
+                        + e.getKey() + " holds " + got.rows() + " rows with checksum " + got.checksum()
+                        + ", but the manifest says " + e.getValue().rows() + " rows with checksum "
+                        + e.getValue().checksum() + changed);
+            }
+        }
+        for (String f : found.keySet()) {
+            if (!expected.shards().containsKey(f)) {
+                throw new IllegalStateException("dataset " + dir + ", split " + split + ": shard " + path + "/" + f
+                        + " is not in the manifest" + changed);
+            }
+        }
+    }
+
+    /** Rows and checksum of every shard file under {@code path} that holds rows, by file name. */
+    public static Map<String, Manifest.Shard> checksums(SparkSession spark, String path) {
+        Map<String, long[]> sums = spark.read().schema(SCHEMA).parquet(path)
+                .select(functions.col("row_id"), functions.col("label"), functions.col("x"),
+                        functions.input_file_name().as("file"))
+                .javaRDD()
+                .mapPartitionsToPair((Iterator<Row> rows) -> {
+                    Map<String, long[]> perFile = new HashMap<>();
+                    while (rows.hasNext()) {
+                        Row r = rows.next();
+                        long[] acc = perFile.computeIfAbsent(fileName(r.getString(3)), f -> new long[2]);
+                        acc[0]++;
+                        acc[1] += Manifest.rowHash(r.getLong(0), r.getInt(1), r.isNullAt(2) ? new byte[0]
+                                : (byte[]) r.get(2));
+                    }
+                    List<Tuple2<String, long[]>> out = new ArrayList<>();
+                    perFile.forEach((f, acc) -> out.add(new Tuple2<>(f, acc)));
+                    return out.iterator();
+                })
+                .reduceByKey((a, b) -> new long[]{a[0] + b[0], a[1] + b[1]})
+                .collectAsMap();
+        Map<String, Manifest.Shard> out = new TreeMap<>();
+        sums.forEach((f, acc) -> out.put(f, new Manifest.Shard(acc[0], Manifest.checksum(acc[1]))));
+        return out;
+    }
+
+    /** The last segment of a file URI as Spark reports it (percent-escaped). */
+    private static String fileName(String uri) {
+        String name = uri.substring(uri.lastIndexOf('/') + 1);
+        return URLDecoder.decode(name.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 }
