@@ -146,11 +146,43 @@ public final class Settings {
     }
 
     private long num(String path, long min, long max) {
-        long v = read(path, () -> config.getLong(path), min);
+        long v = whole(path, read(path, () -> config.getNumber(path), min));
         if (v < min || v > max) {
             problems.add(ROOT + "." + path + " = " + v + " must be in [" + min + ", " + max + "]");
         }
         return v;
+    }
+
+    /**
+     * The value of a number that must be whole. Typesafe Config's getLong and getIntList truncate 2.9 to 2; here it is
+     * reported (as is a number beyond the long range) and never truncated.
+     */
+    private long whole(String path, Number n) {
+        if (n instanceof Integer || n instanceof Long) {
+            return n.longValue();
+        }
+        double d = n.doubleValue();
+        if (d != Math.rint(d) || Math.abs(d) >= 0x1p63) {
+            problems.add(ROOT + "." + path + " = " + n + " must be a whole number");
+        }
+        return (long) d;
+    }
+
+    /** A list of whole numbers within the int range, each checked as {@link #whole} does. */
+    private List<Integer> ints(String path, List<Integer> fallback) {
+        List<? extends Number> raw = read(path, () -> config.getNumberList(path), null);
+        if (raw == null) {
+            return fallback;
+        }
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < raw.size(); i++) {
+            long v = whole(path + "[" + i + "]", raw.get(i));
+            if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+                problems.add(ROOT + "." + path + "[" + i + "] = " + v + " is out of range");
+            }
+            out.add((int) v);
+        }
+        return out;
     }
 
     private int integer(String path, int min, int max) {
@@ -177,7 +209,7 @@ public final class Settings {
     }
 
     private long[] shape(String path) {
-        List<Long> v = read(path, () -> config.getLongList(path), List.of(1L));
+        List<Long> v = ints(path, List.of(1)).stream().map(Integer::longValue).toList();
         if (v.isEmpty() || v.stream().anyMatch(d -> d < 1)) {
             problems.add(ROOT + "." + path + " = " + v + " must be a non-empty list of positive sizes");
             return new long[]{1};
@@ -472,7 +504,7 @@ public final class Settings {
 
     /** A list of positive layer widths. */
     private int[] widths(String key) {
-        List<Integer> w = read(key, () -> config.getIntList(key), List.of());
+        List<Integer> w = ints(key, List.of());
         if (w.stream().anyMatch(h -> h < 1)) {
             problems.add(ROOT + "." + key + " = " + w + " must hold positive widths");
         }
@@ -523,7 +555,7 @@ public final class Settings {
 
     /** Settings of the interpolate job. */
     public Interpolate.Settings interpolate(boolean overwrite) {
-        List<Integer> rows = read("interpolate.rows", () -> config.getIntList("interpolate.rows"), List.of(0, 1));
+        List<Integer> rows = ints("interpolate.rows", List.of(0, 1));
         if (rows.size() != 2 || rows.stream().anyMatch(r -> r < 0)) {
             problems.add(ROOT + ".interpolate.rows = " + rows + " must be two row positions >= 0");
             rows = List.of(0, 1);
@@ -539,7 +571,7 @@ public final class Settings {
 
     /** Settings of the sample job. */
     public Sample.Settings sample(boolean overwrite) {
-        List<Integer> labels = read("sample.labels", () -> config.getIntList("sample.labels"), List.of());
+        List<Integer> labels = ints("sample.labels", List.of());
         if (labels.stream().anyMatch(l -> l < 0)) {
             problems.add(ROOT + ".sample.labels = " + labels + " must hold class indices >= 0");
         }
