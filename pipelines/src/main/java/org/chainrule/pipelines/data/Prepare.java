@@ -214,9 +214,12 @@ public final class Prepare {
         try {
             long n = df.count();
             int parts = (int) Math.max(1, Math.min(shards, n));
-            long span = n == 0 ? 1 : df.agg(functions.max("row_id")).first().getLong(0) + 1;
+            Row range = df.agg(functions.min("row_id"), functions.max("row_id")).first();
+            long first = n == 0 ? 0 : range.getLong(0);
+            long span = n == 0 ? 1 : range.getLong(1) - first + 1;
             // equal ranges of row ids (not Spark's sampled range boundaries), so the same input gives the same shards
-            JavaRDD<Row> ranged = df.javaRDD().keyBy(r -> r.getLong(0)).partitionBy(new IdRanges(parts, span)).values();
+            JavaRDD<Row> ranged = df.javaRDD().keyBy(r -> r.getLong(0)).partitionBy(new IdRanges(parts, first, span))
+                    .values();
             spark.createDataFrame(ranged, Shards.SCHEMA).sortWithinPartitions("row_id").write().parquet(path);
             renameShards(path, spark.sparkContext().hadoopConfiguration());
             Map<String, Manifest.Shard> written = new java.util.TreeMap<>(Shards.checksums(spark, path));
@@ -331,13 +334,15 @@ public final class Prepare {
         }
     }
 
-    /** Shard i holds the row ids in [i * span / parts, (i + 1) * span / parts). */
+    /** Shard i holds the row ids in first + [i * span / parts, (i + 1) * span / parts). */
     static final class IdRanges extends org.apache.spark.Partitioner {
         private final int parts;
+        private final long first;
         private final long span;
 
-        IdRanges(int parts, long span) {
+        IdRanges(int parts, long first, long span) {
             this.parts = parts;
+            this.first = first;
             this.span = span;
         }
 
@@ -348,7 +353,7 @@ public final class Prepare {
 
         @Override
         public int getPartition(Object key) {
-            return (int) Math.min(parts - 1, Math.max(0, (long) ((double) (Long) key / span * parts)));
+            return (int) Math.min(parts - 1, Math.max(0, (long) ((double) ((Long) key - first) / span * parts)));
         }
     }
 

@@ -151,14 +151,13 @@ public final class Readers {
 
     private static void readCsv(SourceFile f, Encoding enc, Options opt, Configuration conf,
                                 Consumer<SourceRecord> out) throws IOException {
-        long row = 0;
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(open(f.path(), conf),
-                StandardCharsets.UTF_8.newDecoder()))) {
+        try (Utf8Lines in = new Utf8Lines(open(f.path(), conf), f.path())) {
             String line;
+            long row = 0;
             boolean first = true;
             String sep = java.util.regex.Pattern.quote(String.valueOf(opt.delimiter()));
             int[] columns = null;
-            while ((line = in.readLine()) != null) {
+            while ((line = in.next()) != null) {
                 if (first && opt.header()) {
                     first = false;
                     columns = csvColumns(f, opt, line.split(sep, -1));
@@ -174,9 +173,53 @@ public final class Readers {
                 String[] fields = line.split(sep, -1);
                 out.accept(parseCsv(f, row++, fields, columns, enc, opt));
             }
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw new IllegalArgumentException(f.path() + ": not UTF-8 text after data row " + row + " (" + e
-                    + "); a CSV file must be UTF-8");
+        }
+    }
+
+    /**
+     * The lines of a text stream (ended by \n, \r\n or \r), each decoded as strict UTF-8: a line that is not UTF-8
+     * fails the file naming the line, rather than turning into U+FFFD replacement characters.
+     */
+    private static final class Utf8Lines implements java.io.Closeable {
+        private final java.io.PushbackInputStream in;
+        private final String path;
+        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(256);
+        private long number;
+
+        Utf8Lines(InputStream in, String path) {
+            this.in = new java.io.PushbackInputStream(in, 1);
+            this.path = path;
+        }
+
+        String next() throws IOException {
+            line.reset();
+            int b = in.read();
+            if (b < 0) {
+                return null;
+            }
+            while (b >= 0 && b != '\n' && b != '\r') {
+                line.write(b);
+                b = in.read();
+            }
+            if (b == '\r') {
+                int after = in.read();
+                if (after >= 0 && after != '\n') {
+                    in.unread(after);
+                }
+            }
+            number++;
+            try {
+                return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(line.toByteArray()))
+                        .toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new IllegalArgumentException(path + " line " + number + ": not UTF-8 text (" + e.getMessage()
+                        + "); the file must be UTF-8");
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
         }
     }
 

@@ -22,29 +22,31 @@ import java.util.Map;
  */
 public enum Artefact {
     /** A prepared dataset: Parquet shards per split and {@code manifest.json} (the prepare job). */
-    DATASET("dataset", "prepare", List.of("manifest.json")),
+    DATASET("dataset", "a dataset", "prepare", List.of("manifest.json")),
     /** A training run: {@code checkpoint/}, {@code model/}, metrics and curve (the train job). */
-    RUN("run", "train", List.of("checkpoint", "train-summary.json", "metrics.parquet")),
+    RUN("run", "a run", "train", List.of("checkpoint", "train-summary.json", "metrics.parquet")),
     /** A saved model: {@code model.json} and {@code network.zip} (a run's {@code model/} or {@code checkpoint/}). */
-    MODEL("model", "train", List.of("model.json")),
+    MODEL("model", "a model", "train", List.of("model.json")),
     /** Per-row scores of a split and {@code summary.json} (the evaluate job). */
-    EVALUATION("evaluation", "evaluate", List.of("scores.parquet")),
+    EVALUATION("evaluation", "an evaluation", "evaluate", List.of("scores.parquet")),
     /** Drawn samples, their picture and summary (the sample job). */
-    SAMPLES("samples", "sample", List.of("samples.parquet")),
+    SAMPLES("samples", "samples", "sample", List.of("samples.parquet")),
     /** A latent interpolation strip (the interpolate job). */
-    INTERPOLATION("interpolation", "interpolate", List.of("interpolation.parquet")),
+    INTERPOLATION("interpolation", "an interpolation", "interpolate", List.of("interpolation.parquet")),
     /** Scored user rows (the score job); recognised by its marker only. */
-    SCORES("scores", "score", List.of());
+    SCORES("scores", "scores", "score", List.of());
 
     /** The marker file every artefact directory holds. */
     public static final String MARKER = "_chainrule.json";
 
     private final String label;
+    private final String phrase;
     private final String job;
     private final List<String> signature;
 
-    Artefact(String label, String job, List<String> signature) {
+    Artefact(String label, String phrase, String job, List<String> signature) {
         this.label = label;
+        this.phrase = phrase;
         this.job = job;
         this.signature = signature;
     }
@@ -59,9 +61,9 @@ public enum Artefact {
         return job;
     }
 
-    /** "a dataset", "an evaluation". */
+    /** "a dataset", "an evaluation", "samples". */
     public String withArticle() {
-        return ("aeiou".indexOf(label.charAt(0)) >= 0 ? "an " : "a ") + label;
+        return phrase;
     }
 
     /** Writes the marker into {@code dir} (a staging directory about to be committed, or a run being trained). */
@@ -112,6 +114,7 @@ public enum Artefact {
                 return new Found(State.ARTEFACT, kind, null);
             }
             FileStatus[] entries = fs.listStatus(p);
+            java.util.Arrays.sort(entries, java.util.Comparator.comparing(st -> st.getPath().getName()));
             if (entries.length == 0) {
                 return new Found(State.EMPTY, null, null);
             }
