@@ -3,6 +3,12 @@ package org.chainrule.pipelines.train;
 import com.typesafe.config.Config;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.io.SavedModel;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.learning.config.IUpdater;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -139,6 +145,25 @@ final class RunSettings {
             return l.stream().map(RunSettings::normal).toList();
         }
         return v;
+    }
+
+    /**
+     * Puts a new learning rate into a restored network's optimizer configuration, whose layers otherwise keep the rate
+     * they were trained with (DL4J's own setLearningRate skips SameDiff layers, which most models here are). The
+     * parameter-averaging workers build their networks from this configuration, and the next checkpoint records it.
+     */
+    static void useLearningRate(MultiLayerNetwork net, double learningRate) {
+        for (NeuralNetConfiguration c : net.getLayerWiseConfigurations().getConfs()) {
+            Layer layer = c.getLayer();
+            List<IUpdater> updaters = layer instanceof BaseLayer b ? java.util.Arrays.asList(b.getIUpdater(),
+                    b.getBiasUpdater()) : layer instanceof AbstractSameDiffLayer sd
+                    ? java.util.Arrays.asList(sd.getUpdater(), sd.getBiasUpdater()) : List.of();
+            for (IUpdater u : updaters) {
+                if (u != null && u.hasLearningRate()) {
+                    u.setLrAndSchedule(learningRate, null);
+                }
+            }
+        }
     }
 
     private static String shortly(Object v) {

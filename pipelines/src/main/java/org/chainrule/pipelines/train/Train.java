@@ -448,7 +448,7 @@ public final class Train {
         next.put("fromEpoch", epochsDone + 1);
         segments.add(next);
         if (((Number) last.getOrDefault("learningRate", s.learningRate())).doubleValue() != s.learningRate()) {
-            net.setLearningRate(s.learningRate());
+            RunSettings.useLearningRate(net, s.learningRate());
         }
     }
 
