@@ -14,14 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -56,23 +50,8 @@ class OverwriteSafetyTest {
                 Map.of());
     }
 
-    /** Every file under a directory with a digest of its bytes. */
-    static Map<String, String> contents(String dir) throws IOException {
-        Map<String, String> out = new TreeMap<>();
-        try (Stream<Path> files = Files.walk(Path.of(dir))) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) {
-                out.put(Path.of(dir).relativize(f).toString(), HexFormat.of().formatHex(sha256(Files.readAllBytes(f))));
-            }
-        }
-        return out;
-    }
-
-    private static byte[] sha256(byte[] b) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(b);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    static Map<String, String> contents(String dir) {
+        return SparkTesting.fileDigests(dir);
     }
 
     @Test

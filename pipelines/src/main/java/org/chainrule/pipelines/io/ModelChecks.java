@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
+import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
 
 import java.util.Arrays;
 
@@ -97,7 +98,11 @@ final class ModelChecks {
                 Layer layer = c.getLayer();
                 long n = 0;
                 if (layer instanceof AbstractSameDiffLayer sd) {
-                    for (long[] shape : sd.getLayerParams().getParamShapes().values()) {
+                    // from the layer's own fields: the parameter shapes a configuration.json also stores need not
+                    // agree with them, and the fields are what the layer builds its graph (and masks) from
+                    SDLayerParams defined = new SDLayerParams();
+                    sd.defineParameters(defined);
+                    for (long[] shape : defined.getParamShapes().values()) {
                         long p = 1;
                         for (long d : shape) {
                             p = Math.multiplyExact(p, d);

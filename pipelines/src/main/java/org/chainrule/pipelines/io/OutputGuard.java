@@ -58,7 +58,7 @@ public final class OutputGuard {
                 }
                 if (!overwrite) {
                     throw new IllegalStateException("output " + output + " already exists; remove it or pass"
-                            + " --overwrite");
+                            + " --overwrite" + (kind == Artefact.RUN ? " (or --resume to continue it)" : ""));
                 }
                 return true;
             default:
