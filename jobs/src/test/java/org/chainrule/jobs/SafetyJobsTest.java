@@ -89,17 +89,7 @@ class SafetyJobsTest {
         Manifest m = Manifest.read(data, conf);
         // a page header Parquet cannot decode, and a page it decodes to other values (the checksum's case)
         for (int offset : new int[]{4, 100}) {
-            Path copy = tmp.resolve("copy" + offset);
-            try (Stream<Path> files = Files.walk(Path.of(data))) {
-                for (Path f : files.toList()) {
-                    Path to = copy.resolve(Path.of(data).relativize(f).toString());
-                    if (Files.isDirectory(f)) {
-                        Files.createDirectories(to);
-                    } else {
-                        Files.copy(f, to);
-                    }
-                }
-            }
+            Path copy = SparkTesting.copyTree(data, tmp.resolve("copy" + offset));
             Path shard = copy.resolve("test/part-00001.parquet");
             byte[] b = Files.readAllBytes(shard);
             b[offset] ^= 0x5a;

@@ -53,6 +53,23 @@ public final class SparkTesting {
         }
     }
 
+    /** A copy of the directory tree {@code from} at {@code to} (which must not exist); returns {@code to}. */
+    public static Path copyTree(String from, Path to) {
+        try (Stream<Path> files = Files.walk(Path.of(from))) {
+            for (Path f : files.toList()) {
+                Path target = to.resolve(Path.of(from).relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(f, target);
+                }
+            }
+            return to;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Every file under {@code dir} (relative path) with a SHA-256 digest of its bytes: to show a directory unchanged. */
     public static Map<String, String> fileDigests(String dir) {
         Map<String, String> out = new TreeMap<>();

@@ -23,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -56,18 +55,8 @@ class ChecksumTest {
     }
 
     /** A copy of the prepared dataset. */
-    private static Path copy(Path to) throws IOException {
-        try (Stream<Path> files = Files.walk(Path.of(data))) {
-            for (Path f : files.toList()) {
-                Path target = to.resolve(Path.of(data).relativize(f).toString());
-                if (Files.isDirectory(f)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(f, target);
-                }
-            }
-        }
-        return to;
+    private static Path copy(Path to) {
+        return SparkTesting.copyTree(data, to);
     }
 
     /**
