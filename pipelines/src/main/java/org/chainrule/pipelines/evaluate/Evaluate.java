@@ -105,10 +105,12 @@ public final class Evaluate {
         long expected = manifest.split(s.split(), s.data()).rows();
         long start = System.nanoTime();
         Progress.say("evaluate", "scoring " + expected + " rows of " + s.data() + "/" + s.split() + " with " + s.model());
-        JavaRDD<Row> rows = Scorer.score(Shards.read(spark, s.data(), s.split(), manifest), payload, dims,
-                s.batchSize()).map(r -> RowFactory.create(r.rowId(), r.logProbNats(),
-                Units.bitsPerDim(-r.logProbNats(), dims)));
+        Shards.Tallied data = Shards.readTallied(spark, s.data(), s.split(), manifest);
+        JavaRDD<Row> rows = Scorer.score(data.rows(), payload, dims, s.batchSize()).map(r -> RowFactory.create(
+                r.rowId(), r.logProbNats(), Units.bitsPerDim(-r.logProbNats(), dims)));
         spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/scores.parquet");
+        // the rows just scored are the rows prepare wrote, shard by shard, or nothing is committed
+        data.verify();
         double seconds = (System.nanoTime() - start) / 1e9;
 
         Dataset<Row> back = spark.read().parquet(staging + "/scores.parquet");
