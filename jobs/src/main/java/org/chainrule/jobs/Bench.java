@@ -1,7 +1,7 @@
 package org.chainrule.jobs;
 
+import org.chainrule.models.TrainingRecipe;
 import org.apache.spark.sql.SparkSession;
-import org.chainrule.models.ModelSpec;
 import org.chainrule.models.autoregressive.Made;
 import org.chainrule.models.autoregressive.MadeSpec;
 import org.chainrule.pipelines.data.Batches;
@@ -90,7 +90,7 @@ public final class Bench {
     }
 
     static MultiLayerNetwork train(MadeSpec spec, INDArray x, int epochs) {
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-3, 1)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-3, 1)));
         net.init();
         int batch = 100;
         List<DataSet> batches = new ArrayList<>();

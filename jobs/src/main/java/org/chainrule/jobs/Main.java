@@ -125,6 +125,7 @@ public final class Main implements Callable<Integer> {
         @Override
         public Integer call() {
             Settings s = settings();
+            s.notes().forEach(n -> System.err.println("chainrule: note: " + n));
             if (printConfig) {
                 System.out.println(s.render());
                 return 0;
@@ -168,8 +169,7 @@ public final class Main implements Callable<Integer> {
         @Override
         Consumer<SparkSession> prepareJob(Settings s) {
             s.validateTrain();
-            String data = s.trainSettings(new long[]{1}, null, resume, overwrite).data();
-            Manifest manifest = Manifest.read(data, new Configuration());
+            Manifest manifest = Manifest.read(s.dataPath(), new Configuration());
             Train.Settings t = s.trainSettings(manifest.shape(), manifest.domain(), resume, overwrite)
                     .withAllowChangedSettings(allowChangedSettings);
             return spark -> Train.run(spark, t);

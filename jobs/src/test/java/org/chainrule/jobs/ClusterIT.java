@@ -70,7 +70,7 @@ class ClusterIT {
                 "    test-labels = [\"" + raw.resolve("t10k-labels-idx1-ubyte.gz") + "\"]",
                 "    validation-rows = 200, shards = 4",
                 "  }",
-                "  model { type = made, hidden = [64], masks = 2, order-agnostic = true }",
+                "  model { type = made, made { hidden = [64], masks = 2, order-agnostic = true } }",
                 "  train { output = \"" + tmp.resolve("run") + "\", epochs = 2, batch-size = 50,",
                 "          learning-rate = 0.003, workers = 2, averaging-frequency = 2, train-eval-rows = 300 }",
                 "  sample { count = 20, block-size = 8 }",

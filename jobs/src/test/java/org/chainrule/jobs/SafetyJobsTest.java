@@ -2,7 +2,7 @@ package org.chainrule.jobs;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
-import org.chainrule.models.ModelSpec;
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.autoregressive.MadeSpec;
 import org.chainrule.pipelines.SparkTesting;
 import org.chainrule.pipelines.data.Manifest;
@@ -61,22 +61,22 @@ class SafetyJobsTest {
     @Test
     void settingsThatMustBeWholeNumbersRejectFractions() {
         ConfigErrors train = assertThrows(ConfigErrors.class, () -> Settings.load(null, List.of("train.epochs=2.9",
-                "train.batch-size=\"3.5\"", "model.hidden=[64, 2.9]", "train.seed=1e30")).validateTrain());
-        for (String wanted : List.of("chainrule.train.epochs = 2.9 must be a whole number",
-                "chainrule.train.batch-size = 3.5 must be a whole number",
-                "chainrule.model.hidden[1] = 2.9 must be a whole number", "chainrule.train.seed = 1.0E30 must be a whole")) {
-            assertTrue(train.getMessage().contains(wanted), train.getMessage());
+                "train.batch-size=\"3.5\"", "model.made.hidden=[64, 2.9]", "train.seed=1e30")).validateTrain());
+        for (String key : List.of("train.epochs", "train.batch-size", "model.made.hidden[1]", "train.seed")) {
+            assertProblem(train, "chainrule." + key);
         }
-        ConfigErrors shape = assertThrows(ConfigErrors.class,
-                () -> Settings.load(null, List.of("prepare.shape=[28.5, 28]")).prepare(false));
-        assertTrue(shape.getMessage().contains("chainrule.prepare.shape[0] = 28.5 must be a whole number"),
-                shape.getMessage());
-        ConfigErrors labels = assertThrows(ConfigErrors.class,
-                () -> Settings.load(null, List.of("sample.labels=[1.5]")).sample(false));
-        assertTrue(labels.getMessage().contains("chainrule.sample.labels[0] = 1.5 must be a whole number"),
-                labels.getMessage());
+        assertProblem(assertThrows(ConfigErrors.class, () -> Settings.load(null, List.of("prepare.shape=[28.5, 28]"))
+                .prepare(false)), "chainrule.prepare.shape[0] = 28.5");
+        assertProblem(assertThrows(ConfigErrors.class, () -> Settings.load(null, List.of("sample.labels=[1.5]"))
+                .sample(false)), "chainrule.sample.labels[0] = 1.5");
         assertEquals(2, Settings.load(null, List.of("train.epochs=2.0")).trainSettings(new long[]{1}, null, false,
-                false).epochs(), "2.0 is the whole number 2");
+                false).schedule().epochs(), "2.0 is the whole number 2");
+    }
+
+    /** The errors hold a line naming {@code key} that says it must be a whole number. */
+    private static void assertProblem(ConfigErrors e, String key) {
+        assertTrue(e.getMessage().lines().anyMatch(l -> l.contains(key) && l.contains("must be a whole number")),
+                key + " in:\n" + e.getMessage());
     }
 
     /** The first line of the message a failed job prints. */
@@ -103,7 +103,7 @@ class SafetyJobsTest {
 
     @Test
     void aDamagedModelIsNamedAndNeverAllocated(@TempDir Path tmp) throws IOException {
-        MultiLayerNetwork net = new MultiLayerNetwork(SPEC.trainingConfiguration(new ModelSpec.Optimization(1e-3, 1)));
+        MultiLayerNetwork net = new MultiLayerNetwork(SPEC.trainingConfiguration(new TrainingRecipe(1e-3, 1)));
         net.init();
         String model = tmp.resolve("model").toString();
         new SavedModel(SPEC, net, Map.of(), Map.of()).save(model, conf);
@@ -170,12 +170,12 @@ class SafetyJobsTest {
     @Test
     void aKilledTrainOverwriteLeavesThePreviousRunIntact(@TempDir Path tmp) throws Exception {
         String run = tmp.resolve("runs/made").toString();
-        Train.run(spark, new Train.Settings(data, run, SPEC, 1, 20, 1e-3, 1, 1, 0, 0, 7, false, false, 50, 0, 100,
-                Map.of()));
+        Train.run(spark, new Train.Settings(data, run, SPEC, new TrainingRecipe(1e-3, 7), new Train.Schedule(1, 20, 0),
+                new Train.Averaging(1, 1, 0), new Train.Scoring(50, 0, 100), false, false, Map.of()));
         Map<String, String> before = SparkTesting.fileDigests(run);
         Path config = tmp.resolve("kill.conf");
         Files.writeString(config, String.join("\n", "chainrule {", "  data = \"" + data + "\"",
-                "  model { type = made, hidden = [16], mask-seed = 5 }",
+                "  model { type = made, made { hidden = [16], mask-seed = 5 } }",
                 "  train { output = \"" + run + "\", epochs = 500, batch-size = 10, workers = 1,",
                 "          averaging-frequency = 1, rounds-per-call = 1, train-eval-rows = 50, patience = 0 }", "}", ""));
 
@@ -221,8 +221,9 @@ class SafetyJobsTest {
         assertEquals(1, staging.size(), "the killed replacement is left beside it, with its epoch-1 checkpoint");
         assertTrue(Files.exists(staging.get(0).resolve("checkpoint/model.json")));
 
-        Map<String, Object> resumed = Train.run(spark, new Train.Settings(data, run, SPEC, 2, 20, 1e-3, 1, 1, 0, 0, 7,
-                true, false, 50, 0, 100, Map.of()));
+        Map<String, Object> resumed = Train.run(spark, new Train.Settings(data, run, SPEC, new TrainingRecipe(1e-3, 7),
+                new Train.Schedule(2, 20, 0), new Train.Averaging(1, 1, 0), new Train.Scoring(50, 0, 100), true, false,
+                Map.of()));
         assertEquals(2, ((List<?>) resumed.get("history")).size(), "the previous run resumes from its own epoch 1");
         assertFalse(Files.exists(staging.get(0)), "the next train on the output removed the killed staging");
     }

@@ -1,6 +1,7 @@
 package org.chainrule.pipelines;
 
 import org.apache.spark.sql.SparkSession;
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.autoregressive.MadeSpec;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Prepare;
@@ -46,8 +47,8 @@ class OverwriteSafetyTest {
     }
 
     static Train.Settings train(String data, String output, boolean overwrite) {
-        return new Train.Settings(data, output, SPEC, 1, 30, 1e-3, 1, 2, 0, 0, 3, false, overwrite, 30, 0, 100,
-                Map.of());
+        return new Train.Settings(data, output, SPEC, new TrainingRecipe(1e-3, 3), new Train.Schedule(1, 30, 0),
+                new Train.Averaging(1, 2, 0), new Train.Scoring(30, 0, 100), false, overwrite, Map.of());
     }
 
     static Map<String, String> contents(String dir) {
@@ -93,8 +94,7 @@ class OverwriteSafetyTest {
         Map<String, String> dataBefore = contents(data);
         Prepare.Settings p = SparkTesting.sliceSettings(SparkTesting.mnistSlice(shared.resolve("raw3")), run, 60, 10);
         IllegalStateException prepare = assertThrows(IllegalStateException.class, () -> Prepare.run(spark,
-                new Prepare.Settings(p.format(), p.train(), p.trainLabels(), p.test(), p.testLabels(), p.output(),
-                        p.shape(), p.validationRows(), p.limit(), p.encoding(), p.readers(), p.shards(), false, true)));
+                p.toBuilder().overwrite(true).build()));
         assertTrue(prepare.getMessage().contains("holds a run (written by the train job), not a dataset"),
                 prepare.getMessage());
         IllegalStateException sample = assertThrows(IllegalStateException.class, () -> Sample.run(spark,

@@ -1,5 +1,6 @@
 package org.chainrule.models.autoregressive;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.BernoulliLogitLoss;
 import org.chainrule.models.DensityModel;
@@ -8,7 +9,6 @@ import org.chainrule.models.NllOutputLoss;
 import org.chainrule.models.conditionals.Bernoulli;
 import org.chainrule.models.conditionals.OutputFamily;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -17,7 +17,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -178,16 +177,13 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
     }
 
     @Override
-    public MultiLayerConfiguration trainingConfiguration(Optimization opt) {
+    public MultiLayerConfiguration trainingConfiguration(TrainingRecipe recipe) {
         // binary: exact Bernoulli NLL from logits, summed over D and averaged over the minibatch: mean NLL in nats;
         // otherwise the MADE layer already outputs each example's NLL
         LossLayer loss = nllOutput()
                 ? new LossLayer.Builder(new NllOutputLoss()).activation(Activation.IDENTITY).build()
                 : new LossLayer.Builder(new BernoulliLogitLoss()).activation(Activation.IDENTITY).build();
-        return new NeuralNetConfiguration.Builder()
-                .seed(opt.seed())
-                .dataType(DataType.FLOAT)
-                .updater(new Adam(opt.learningRate()))
+        return recipe.base()
                 .list()
                 .layer(new MadeLayer(this))
                 .layer(loss)

@@ -1,5 +1,6 @@
 package org.chainrule.models.nade;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
@@ -7,7 +8,6 @@ import org.chainrule.models.NllOutputLoss;
 import org.chainrule.models.Seeds;
 import org.chainrule.models.conditionals.OutputFamily;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -16,7 +16,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -184,11 +183,8 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
      * in nats and SameDiff differentiates the whole likelihood.
      */
     @Override
-    public MultiLayerConfiguration trainingConfiguration(Optimization opt) {
-        return new NeuralNetConfiguration.Builder()
-                .seed(opt.seed())
-                .dataType(DataType.FLOAT)
-                .updater(new Adam(opt.learningRate()))
+    public MultiLayerConfiguration trainingConfiguration(TrainingRecipe recipe) {
+        return recipe.base()
                 .list()
                 .layer(new NadeLayer(this))
                 .layer(new LossLayer.Builder(new NllOutputLoss()).activation(Activation.IDENTITY).build())

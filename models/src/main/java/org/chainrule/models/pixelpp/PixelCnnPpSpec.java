@@ -1,5 +1,6 @@
 package org.chainrule.models.pixelpp;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
@@ -13,7 +14,6 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -141,11 +141,8 @@ public record PixelCnnPpSpec(long[] eventShape, int levels, int filters, int res
     }
 
     @Override
-    public MultiLayerConfiguration trainingConfiguration(Optimization opt) {
-        return new NeuralNetConfiguration.Builder()
-                .seed(opt.seed())
-                .dataType(DataType.FLOAT)
-                .updater(new Adam(opt.learningRate()))
+    public MultiLayerConfiguration trainingConfiguration(TrainingRecipe recipe) {
+        return recipe.base()
                 .list()
                 .layer(new PixelCnnPpLayer(this, false))
                 .layer(new LossLayer.Builder(new NllOutputLoss()).activation(Activation.IDENTITY).build())

@@ -1,5 +1,6 @@
 package org.chainrule.models.sequence;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
@@ -127,11 +128,8 @@ public record CharRnnSpec(String type, long[] eventShape, int vocabularySize, in
     }
 
     @Override
-    public MultiLayerConfiguration trainingConfiguration(Optimization opt) {
-        NeuralNetConfiguration.Builder base = new NeuralNetConfiguration.Builder()
-                .seed(opt.seed())
-                .dataType(DataType.FLOAT)
-                .updater(new Adam(opt.learningRate()))
+    public MultiLayerConfiguration trainingConfiguration(TrainingRecipe recipe) {
+        NeuralNetConfiguration.Builder base = recipe.base()
                 .weightInit(WeightInit.XAVIER);
         if (gradientClip > 0) {
             base.gradientNormalization(GradientNormalization.ClipElementWiseAbsoluteValue)

@@ -1,7 +1,7 @@
 package org.chainrule.models.autoregressive;
 
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.DensityModel;
-import org.chainrule.models.ModelSpec;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
@@ -155,7 +155,7 @@ class MadeTest {
     @Test
     void trainingLowersNll() {
         MadeSpec spec = MadeSpec.made(new long[]{12}, new int[]{32}, 2, true, 1);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 3)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 3)));
         net.init();
         INDArray x = markov(512, 12, 5);
         double before = -spec.densityOf(net).logProb(x).meanNumber().doubleValue();
@@ -173,7 +173,7 @@ class MadeTest {
     @Test
     void configurationSurvivesJson() {
         MadeSpec spec = MadeSpec.made(new long[]{3, 3}, new int[]{20, 7}, 5, true, 42).withDirect(true);
-        MultiLayerConfiguration conf = spec.trainingConfiguration(new ModelSpec.Optimization(1e-3, 1));
+        MultiLayerConfiguration conf = spec.trainingConfiguration(new TrainingRecipe(1e-3, 1));
         MultiLayerConfiguration back = MultiLayerConfiguration.fromJson(conf.toJson());
         assertEquals(conf.toJson(), back.toJson());
         MadeLayer layer = (MadeLayer) back.getConf(0).getLayer();

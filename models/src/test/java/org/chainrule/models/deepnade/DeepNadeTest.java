@@ -1,5 +1,6 @@
 package org.chainrule.models.deepnade;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigRenderOptions;
 import org.chainrule.models.DensityModel;
@@ -377,7 +378,7 @@ class DeepNadeTest {
             assertEquals(spec.hashCode(), back.hashCode());
             assertEquals("binary", back.valueType());
             assertEquals(2, back.levels());
-            assertTrue(ModelSpec.TYPES.contains(back.type()));
+            assertTrue(org.chainrule.models.ModelFamilies.types().contains(back.type()));
         }
         DeepNadeSpec base = DeepNadeSpec.nadeK(new long[]{D}, new int[]{8}, 2, 2, 1);
         assertNotEquals(base, DeepNadeSpec.nadeK(new long[]{D}, new int[]{9}, 2, 2, 1));
@@ -391,7 +392,7 @@ class DeepNadeTest {
     @Test
     void configurationSurvivesJson() {
         DeepNadeSpec spec = DeepNadeSpec.nadeK(new long[]{3, 3}, new int[]{20, 7}, 4, 5, 42).withIntermediateLoss(true);
-        MultiLayerConfiguration conf = spec.trainingConfiguration(new ModelSpec.Optimization(1e-3, 1));
+        MultiLayerConfiguration conf = spec.trainingConfiguration(new TrainingRecipe(1e-3, 1));
         MultiLayerConfiguration back = MultiLayerConfiguration.fromJson(conf.toJson());
         assertEquals(conf.toJson(), back.toJson());
         DeepNadeLayer layer = (DeepNadeLayer) back.getConf(0).getLayer();
@@ -424,7 +425,7 @@ class DeepNadeTest {
     void trainingLowersExactNllAndDensityIsASnapshot() {
         int d = 10;
         DeepNadeSpec spec = DeepNadeSpec.nadeK(new long[]{d}, new int[]{32, 32}, 2, 2, 1);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 3)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 3)));
         net.init();
         INDArray x = markov(512, d, 5);
         INDArray test = markov(512, d, 6);

@@ -36,15 +36,15 @@ class CachedSamplerTest {
 
     /** Images larger than the 7x7 first kernel's reach, so that padding, the blind spot and stacking all show. */
     private static final List<PixelSpec> SPECS = List.of(
-            PixelCnnSpec.of(new long[]{6, 5}, 2, 4, 2),
-            PixelCnnSpec.of(new long[]{4, 5}, 3, 4, 1),
-            PixelCnnSpec.of(new long[]{4, 4, 3}, 2, 6, 2).withOutputFilters(9),
-            PixelCnnSpec.of(new long[]{3, 4, 3}, 4, 3, 1).withContext(3),
-            PixelCnnSpec.of(new long[]{5, 4}, 2, 4, 0).withContext(2),
-            GatedPixelCnnSpec.of(new long[]{6, 5}, 2, 4, 3),
-            GatedPixelCnnSpec.of(new long[]{4, 5}, 3, 4, 1),
-            GatedPixelCnnSpec.of(new long[]{4, 4, 3}, 2, 6, 2).withOutputFilters(9),
-            GatedPixelCnnSpec.of(new long[]{3, 4, 3}, 4, 3, 2).withContext(3));
+            PixelSpec.pixelCnn(new long[]{6, 5}, 2, 4, 2),
+            PixelSpec.pixelCnn(new long[]{4, 5}, 3, 4, 1),
+            PixelSpec.pixelCnn(new long[]{4, 4, 3}, 2, 6, 2).withOutputFilters(9),
+            PixelSpec.pixelCnn(new long[]{3, 4, 3}, 4, 3, 1).withContext(3),
+            PixelSpec.pixelCnn(new long[]{5, 4}, 2, 4, 0).withContext(2),
+            PixelSpec.gated(new long[]{6, 5}, 2, 4, 3),
+            PixelSpec.gated(new long[]{4, 5}, 3, 4, 1),
+            PixelSpec.gated(new long[]{4, 4, 3}, 2, 6, 2).withOutputFilters(9),
+            PixelSpec.gated(new long[]{3, 4, 3}, 4, 3, 2).withContext(3));
 
     private static PixelCnnDensity density(PixelSpec spec, MultiLayerNetwork net) {
         return assertInstanceOf(PixelCnnDensity.class, spec.densityOf(net));
@@ -144,7 +144,7 @@ class CachedSamplerTest {
     /** The cached sampler's own contract: a row depends only on its seed and label, whatever the batch. */
     @Test
     void cachedRowsDependOnlyOnTheirSeedAndLabel() {
-        PixelSpec spec = GatedPixelCnnSpec.of(new long[]{4, 4, 3}, 3, 6, 2).withContext(2);
+        PixelSpec spec = PixelSpec.gated(new long[]{4, 4, 3}, 3, 6, 2).withContext(2);
         PixelCnnDensity density = density(spec, network(spec, 71, 0.5));
         long[] s = seeds(10, 5);
         INDArray c = labels(spec, 10);

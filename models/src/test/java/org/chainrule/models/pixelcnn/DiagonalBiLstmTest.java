@@ -1,7 +1,7 @@
 package org.chainrule.models.pixelcnn;
 
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.DensityModel;
-import org.chainrule.models.ModelSpec;
 import org.chainrule.models.NllOutputLoss;
 import org.chainrule.models.conditionals.Categorical;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -49,8 +49,8 @@ class DiagonalBiLstmTest {
         PixelTesting.restoreThreads();
     }
 
-    static DiagonalBiLstmSpec spec(long[] shape, int levels, int filters, int layers) {
-        return DiagonalBiLstmSpec.of(shape, levels, filters, layers);
+    static PixelSpec spec(long[] shape, int levels, int filters, int layers) {
+        return PixelSpec.diagonalBiLstm(shape, levels, filters, layers);
     }
 
     /**
@@ -60,14 +60,14 @@ class DiagonalBiLstmTest {
      */
     @Test
     void everyLogitSeesThePastAndAllOfIt() {
-        List<DiagonalBiLstmSpec> specs = List.of(
+        List<PixelSpec> specs = List.of(
                 spec(new long[]{5, 5}, 2, 4, 1),
                 spec(new long[]{3, 6}, 2, 4, 2),
                 spec(new long[]{6, 2}, 2, 4, 1),
                 spec(new long[]{4, 4, 3}, 2, 12, 1),
                 spec(new long[]{3, 4, 3}, 4, 12, 1),
                 spec(new long[]{4, 4}, 2, 4, 1).withContext(3));
-        for (DiagonalBiLstmSpec s : specs) {
+        for (PixelSpec s : specs) {
             MultiLayerNetwork net = network(s, 41, 0.3);
             INDArray c = s.contextSize() == 0 ? null : label(s.contextSize(), s.dim(), 1);
             boolean[][] dep = assertCausal(s, net, c, 5);
@@ -81,7 +81,7 @@ class DiagonalBiLstmTest {
      */
     @Test
     void wideImageHasNoBlindPixels() {
-        DiagonalBiLstmSpec wide = spec(new long[]{5, 12}, 2, 4, 1);
+        PixelSpec wide = spec(new long[]{5, 12}, 2, 4, 1);
         assertWholeContext(wide, dependencies(wide, network(wide, 42, 0.3), null, 4, 8));
     }
 
@@ -94,7 +94,7 @@ class DiagonalBiLstmTest {
     @Test
     void streamAloneMissesTheEndOfTheRowAbove() {
         for (int layers = 1; layers <= 2; layers++) {
-            DiagonalBiLstmSpec s = spec(new long[]{2, 6}, 2, 4, layers);
+            PixelSpec s = spec(new long[]{2, 6}, 2, 4, layers);
             MultiLayerNetwork net = network(s, 43, 0.3);
             for (int l = 1; l <= layers; l++) {
                 net.getLayer(0).getParam("wri" + l).get(NDArrayIndex.all(), NDArrayIndex.all(),
@@ -112,7 +112,7 @@ class DiagonalBiLstmTest {
         }
     }
 
-    private static void assertWholeContext(DiagonalBiLstmSpec s, boolean[][] dep) {
+    private static void assertWholeContext(PixelSpec s, boolean[][] dep) {
         for (int r = 0; r < s.dim(); r++) {
             for (int q = 0; q < s.dim(); q++) {
                 assertEquals(q < r, dep[r][q], s + ": does " + r + " depend on " + q + "?");
@@ -122,33 +122,33 @@ class DiagonalBiLstmTest {
 
     @Test
     void exactlyNormalized() {
-        DiagonalBiLstmSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
+        PixelSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
         assertNormalized(binary, network(binary, 3, 0.5), 1e-4);
-        DiagonalBiLstmSpec levels = spec(new long[]{2, 2}, 3, 4, 2);
+        PixelSpec levels = spec(new long[]{2, 2}, 3, 4, 2);
         assertNormalized(levels, network(levels, 5, 0.5), 1e-4);
-        DiagonalBiLstmSpec colour = spec(new long[]{2, 2, 3}, 2, 3, 1);
+        PixelSpec colour = spec(new long[]{2, 2, 3}, 2, 3, 1);
         assertNormalized(colour, network(colour, 4, 0.5), 1e-4);
-        DiagonalBiLstmSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(3);
+        PixelSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(3);
         assertNormalized(conditional, network(conditional, 6, 0.5), 1e-4);
     }
 
     @Test
     void samplesFollowTheDensity() {
-        DiagonalBiLstmSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
+        PixelSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
         assertSamplesFollowDensity(binary, network(binary, 8, 0.5), 6_000);
-        DiagonalBiLstmSpec levels = spec(new long[]{2, 2}, 3, 4, 1);
+        PixelSpec levels = spec(new long[]{2, 2}, 3, 4, 1);
         assertSamplesFollowDensity(levels, network(levels, 7, 0.5), 8_000);
-        DiagonalBiLstmSpec colour = spec(new long[]{1, 2, 3}, 2, 3, 1);
+        PixelSpec colour = spec(new long[]{1, 2, 3}, 2, 3, 1);
         assertSamplesFollowDensity(colour, network(colour, 9, 0.5), 6_000);
     }
 
     @Test
     void samplerUsesTheTrainedConditionalsAndItsSeeds() {
-        DiagonalBiLstmSpec colour = spec(new long[]{3, 3, 3}, 4, 3, 2);
+        PixelSpec colour = spec(new long[]{3, 3, 3}, 4, 3, 2);
         MultiLayerNetwork net = network(colour, 14, 0.3);
         assertLogitsGiveLikelihood(colour, net);
         assertSeeded(colour, net);
-        DiagonalBiLstmSpec conditional = spec(new long[]{3, 3}, 2, 4, 1).withContext(2);
+        PixelSpec conditional = spec(new long[]{3, 3}, 2, 4, 1).withContext(2);
         MultiLayerNetwork cnet = network(conditional, 15, 0.3);
         assertLogitsGiveLikelihood(conditional, cnet);
         assertSeeded(conditional, cnet);
@@ -162,8 +162,8 @@ class DiagonalBiLstmTest {
     /** The forget gates of both directions start open (bias 1), the other gates' biases at 0. */
     @Test
     void forgetGatesStartAtOne() {
-        DiagonalBiLstmSpec spec = spec(new long[]{3, 3}, 2, 4, 1);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 1)));
+        PixelSpec spec = spec(new long[]{3, 3}, 2, 4, 1);
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 1)));
         net.init();
         for (String name : List.of("bli1", "bri1")) {
             double[] b = net.getLayer(0).getParam(name).reshape(-1).toDoubleVector();
@@ -176,7 +176,7 @@ class DiagonalBiLstmTest {
 
     @Test
     void savedNetworkGivesTheSameDensity(@TempDir Path dir) throws Exception {
-        DiagonalBiLstmSpec spec = new DiagonalBiLstmSpec(new long[]{3, 4, 3}, 3, 3, 2, 6, 2);
+        PixelSpec spec = new PixelSpec(PixelSpec.Network.DIAGONAL_BILSTM, new long[]{3, 4, 3}, 3, 3, 2, 6, 2);
         MultiLayerNetwork net = network(spec, 16, 0.3);
         assertSavedNetworkGivesSameDensity(spec, net, dir);
         MultiLayerConfiguration conf = MultiLayerConfiguration.fromJson(net.getLayerWiseConfigurations().toJson());
@@ -194,7 +194,7 @@ class DiagonalBiLstmTest {
 
     @Test
     void specAndItsMap() {
-        DiagonalBiLstmSpec spec = new DiagonalBiLstmSpec(new long[]{28, 28}, 256, 16, 2, 32, 10);
+        PixelSpec spec = new PixelSpec(PixelSpec.Network.DIAGONAL_BILSTM, new long[]{28, 28}, 256, 16, 2, 32, 10);
         assertSpecSurvivesItsMap(spec);
         assertSpecSurvivesItsMap(spec(new long[]{4, 4, 3}, 2, 6, 2));
         Map<String, Object> m = spec.toMap();
@@ -202,14 +202,14 @@ class DiagonalBiLstmTest {
                 new ArrayList<>(m.keySet()));
         assertEquals("diagonal-bilstm", m.get("type"));
         assertEquals(new Categorical(256), spec.family());
-        assertTrue(!spec.equals(new RowLstmSpec(new long[]{28, 28}, 256, 16, 2, 32, 10)));
+        assertTrue(!spec.equals(new PixelSpec(PixelSpec.Network.ROW_LSTM, new long[]{28, 28}, 256, 16, 2, 32, 10)));
     }
 
     @Test
     void badUse() {
         assertThrows(IllegalArgumentException.class, () -> spec(new long[]{4, 4}, 2, 4, 0));
         assertThrows(IllegalArgumentException.class, () -> spec(new long[]{4, 4, 3}, 2, 4, 1));
-        DiagonalBiLstmSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(2);
+        PixelSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(2);
         DensityModel d = conditional.densityOf(network(conditional, 1, 0.1));
         INDArray x = PixelTesting.events(conditional, 2, new Random(1));
         assertThrows(IllegalArgumentException.class, () -> d.logProb(x));

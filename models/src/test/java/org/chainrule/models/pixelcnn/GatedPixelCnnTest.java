@@ -44,8 +44,8 @@ class GatedPixelCnnTest {
     }
 
 
-    static GatedPixelCnnSpec spec(long[] shape, int levels, int filters, int layers) {
-        return GatedPixelCnnSpec.of(shape, levels, filters, layers);
+    static PixelSpec spec(long[] shape, int levels, int filters, int layers) {
+        return PixelSpec.gated(shape, levels, filters, layers);
     }
 
     /**
@@ -54,12 +54,12 @@ class GatedPixelCnnTest {
      */
     @Test
     void everyLogitSeesOnlyThePast() {
-        List<GatedPixelCnnSpec> specs = List.of(
+        List<PixelSpec> specs = List.of(
                 spec(new long[]{5, 5}, 2, 8, 3),
                 spec(new long[]{4, 4, 3}, 2, 12, 2),
                 spec(new long[]{3, 4, 3}, 4, 12, 2).withOutputFilters(24),
                 spec(new long[]{4, 4}, 2, 8, 2).withContext(3));
-        for (GatedPixelCnnSpec s : specs) {
+        for (PixelSpec s : specs) {
             MultiLayerNetwork net = network(s, 31, 0.3);
             INDArray c = s.contextSize() == 0 ? null : label(s.contextSize(), s.dim(), 2);
             assertCausal(s, net, c, 7);
@@ -75,8 +75,8 @@ class GatedPixelCnnTest {
     @Test
     void gatedStacksRemoveTheBlindSpot() {
         long[] shape = {5, 5};
-        PixelCnnSpec plain = PixelCnnSpec.of(shape, 2, 4, 2);
-        GatedPixelCnnSpec gated = spec(shape, 2, 8, 3);
+        PixelSpec plain = PixelSpec.pixelCnn(shape, 2, 4, 2);
+        PixelSpec gated = spec(shape, 2, 8, 3);
         boolean[][] cone = pixelCnnCone(5, 5, 1, 2);
         boolean[][] plainDep = dependencies(plain, network(plain, 41, 0.3), null, 4, 3);
         boolean[][] gatedDep = dependencies(gated, network(gated, 42, 0.3), null, 4, 3);
@@ -96,33 +96,33 @@ class GatedPixelCnnTest {
 
     @Test
     void exactlyNormalized() {
-        GatedPixelCnnSpec binary = spec(new long[]{2, 2}, 2, 4, 2);
+        PixelSpec binary = spec(new long[]{2, 2}, 2, 4, 2);
         assertNormalized(binary, network(binary, 3, 0.5), 1e-4);
-        GatedPixelCnnSpec colour = spec(new long[]{2, 2, 3}, 2, 3, 2);
+        PixelSpec colour = spec(new long[]{2, 2, 3}, 2, 3, 2);
         assertNormalized(colour, network(colour, 4, 0.5), 1e-4);
-        GatedPixelCnnSpec levels = spec(new long[]{2, 2}, 3, 4, 2);
+        PixelSpec levels = spec(new long[]{2, 2}, 3, 4, 2);
         assertNormalized(levels, network(levels, 5, 0.5), 1e-4);
-        GatedPixelCnnSpec conditional = spec(new long[]{2, 2}, 2, 4, 2).withContext(3);
+        PixelSpec conditional = spec(new long[]{2, 2}, 2, 4, 2).withContext(3);
         assertNormalized(conditional, network(conditional, 6, 0.5), 1e-4);
     }
 
     @Test
     void samplesFollowTheDensity() {
-        GatedPixelCnnSpec binary = spec(new long[]{2, 2}, 2, 4, 2);
+        PixelSpec binary = spec(new long[]{2, 2}, 2, 4, 2);
         assertSamplesFollowDensity(binary, network(binary, 8, 0.5), 6_000);
-        GatedPixelCnnSpec colour = spec(new long[]{1, 2, 3}, 2, 3, 2);
+        PixelSpec colour = spec(new long[]{1, 2, 3}, 2, 3, 2);
         assertSamplesFollowDensity(colour, network(colour, 9, 0.5), 6_000);
-        GatedPixelCnnSpec conditional = spec(new long[]{2, 2}, 2, 4, 2).withContext(2);
+        PixelSpec conditional = spec(new long[]{2, 2}, 2, 4, 2).withContext(2);
         assertSamplesFollowDensity(conditional, network(conditional, 10, 0.5), 4_000);
     }
 
     @Test
     void samplerUsesTheTrainedConditionalsAndItsSeeds() {
-        GatedPixelCnnSpec colour = spec(new long[]{3, 3, 3}, 4, 3, 2);
+        PixelSpec colour = spec(new long[]{3, 3, 3}, 4, 3, 2);
         MultiLayerNetwork net = network(colour, 14, 0.3);
         assertLogitsGiveLikelihood(colour, net);
         assertSeeded(colour, net);
-        GatedPixelCnnSpec conditional = spec(new long[]{3, 3}, 2, 4, 2).withContext(2);
+        PixelSpec conditional = spec(new long[]{3, 3}, 2, 4, 2).withContext(2);
         MultiLayerNetwork cnet = network(conditional, 15, 0.3);
         assertLogitsGiveLikelihood(conditional, cnet);
         assertSeeded(conditional, cnet);
@@ -135,7 +135,7 @@ class GatedPixelCnnTest {
 
     @Test
     void savedNetworkGivesTheSameDensity(@TempDir Path dir) throws Exception {
-        GatedPixelCnnSpec spec = spec(new long[]{3, 3, 3}, 3, 3, 2).withContext(2).withOutputFilters(9);
+        PixelSpec spec = spec(new long[]{3, 3, 3}, 3, 3, 2).withContext(2).withOutputFilters(9);
         MultiLayerNetwork net = network(spec, 16, 0.3);
         assertSavedNetworkGivesSameDensity(spec, net, dir);
         MultiLayerConfiguration conf = MultiLayerConfiguration.fromJson(net.getLayerWiseConfigurations().toJson());
@@ -152,7 +152,7 @@ class GatedPixelCnnTest {
 
     @Test
     void specAndItsMap() {
-        GatedPixelCnnSpec spec = new GatedPixelCnnSpec(new long[]{32, 32, 3}, 256, 48, 6, 96, 10);
+        PixelSpec spec = new PixelSpec(PixelSpec.Network.GATED_PIXELCNN, new long[]{32, 32, 3}, 256, 48, 6, 96, 10);
         assertSpecSurvivesItsMap(spec);
         assertSpecSurvivesItsMap(spec(new long[]{28, 28}, 2, 16, 5));
         assertEquals(List.of("type", "eventShape", "levels", "filters", "layers", "outputFilters", "contextSize"),

@@ -54,8 +54,8 @@ class PixelCnnTest {
     }
 
 
-    static PixelCnnSpec spec(long[] shape, int levels, int filters, int blocks) {
-        return PixelCnnSpec.of(shape, levels, filters, blocks);
+    static PixelSpec spec(long[] shape, int levels, int filters, int blocks) {
+        return PixelSpec.pixelCnn(shape, levels, filters, blocks);
     }
 
     /**
@@ -64,16 +64,16 @@ class PixelCnnTest {
      */
     @Test
     void everyLogitSeesOnlyThePast() {
-        List<PixelCnnSpec> specs = List.of(
+        List<PixelSpec> specs = List.of(
                 spec(new long[]{5, 5}, 2, 4, 2),
                 spec(new long[]{4, 4, 3}, 2, 6, 1),
                 spec(new long[]{3, 4, 3}, 4, 6, 1).withOutputFilters(24),
                 spec(new long[]{4, 4}, 2, 4, 1).withContext(3));
-        for (PixelCnnSpec s : specs) {
+        for (PixelSpec s : specs) {
             MultiLayerNetwork net = network(s, 21, 0.3);
             INDArray c = s.contextSize() == 0 ? null : label(s.contextSize(), s.dim(), 1);
             boolean[][] dep = assertCausal(s, net, c, 5);
-            boolean[][] cone = pixelCnnCone(s.height(), s.width(), s.channels(), s.blocks());
+            boolean[][] cone = pixelCnnCone(s.height(), s.width(), s.channels(), s.depth());
             for (int r = 0; r < s.dim(); r++) {
                 for (int q = 0; q < s.dim(); q++) {
                     assertTrue(!dep[r][q] || cone[r][q], s + ": " + r + " depends on " + q + " outside its cone");
@@ -102,22 +102,22 @@ class PixelCnnTest {
     @Test
     void exactlyNormalized() {
         assertNormalized(spec(new long[]{2, 2}, 2, 4, 1), network(spec(new long[]{2, 2}, 2, 4, 1), 3, 0.5), 1e-4);
-        PixelCnnSpec colour = spec(new long[]{2, 2, 3}, 2, 3, 1);
+        PixelSpec colour = spec(new long[]{2, 2, 3}, 2, 3, 1);
         assertNormalized(colour, network(colour, 4, 0.5), 1e-4);
-        PixelCnnSpec levels = spec(new long[]{2, 2}, 3, 4, 2);
+        PixelSpec levels = spec(new long[]{2, 2}, 3, 4, 2);
         assertNormalized(levels, network(levels, 5, 0.5), 1e-4);
-        PixelCnnSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(3);
+        PixelSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(3);
         assertNormalized(conditional, network(conditional, 6, 0.5), 1e-4);
     }
 
     @Test
     void samplesFollowTheDensity() {
-        PixelCnnSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
+        PixelSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
         assertSamplesFollowDensity(binary, network(binary, 8, 0.5), 6_000);
         // colour: the sampler must draw R, G, B of a pixel in that order
-        PixelCnnSpec colour = spec(new long[]{1, 2, 3}, 2, 3, 1);
+        PixelSpec colour = spec(new long[]{1, 2, 3}, 2, 3, 1);
         assertSamplesFollowDensity(colour, network(colour, 9, 0.5), 6_000);
-        PixelCnnSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(2);
+        PixelSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(2);
         assertSamplesFollowDensity(conditional, network(conditional, 10, 0.5), 4_000);
     }
 
@@ -127,7 +127,7 @@ class PixelCnnTest {
      */
     @Test
     void temperatureDividesTheLogits() {
-        PixelCnnSpec spec = spec(new long[]{1, 1}, 4, 4, 1);
+        PixelSpec spec = spec(new long[]{1, 1}, 4, 4, 1);
         MultiLayerNetwork net = network(spec, 12, 0.5);
         DensityModel density = spec.densityOf(net);
         double[] lp = density.logProb(allEvents(4, 1)).toDoubleVector();
@@ -147,11 +147,11 @@ class PixelCnnTest {
 
     @Test
     void samplerUsesTheTrainedConditionalsAndItsSeeds() {
-        PixelCnnSpec colour = spec(new long[]{3, 3, 3}, 4, 3, 1);
+        PixelSpec colour = spec(new long[]{3, 3, 3}, 4, 3, 1);
         MultiLayerNetwork net = network(colour, 14, 0.3);
         assertLogitsGiveLikelihood(colour, net);
         assertSeeded(colour, net);
-        PixelCnnSpec conditional = spec(new long[]{3, 3}, 2, 4, 1).withContext(2);
+        PixelSpec conditional = spec(new long[]{3, 3}, 2, 4, 1).withContext(2);
         MultiLayerNetwork cnet = network(conditional, 15, 0.3);
         assertLogitsGiveLikelihood(conditional, cnet);
         assertSeeded(conditional, cnet);
@@ -164,7 +164,7 @@ class PixelCnnTest {
 
     @Test
     void savedNetworkGivesTheSameDensity(@TempDir Path dir) throws Exception {
-        PixelCnnSpec spec = spec(new long[]{3, 3, 3}, 3, 3, 1).withContext(2);
+        PixelSpec spec = spec(new long[]{3, 3, 3}, 3, 3, 1).withContext(2);
         MultiLayerNetwork net = network(spec, 16, 0.3);
         assertSavedNetworkGivesSameDensity(spec, net, dir);
         MultiLayerConfiguration conf = MultiLayerConfiguration.fromJson(net.getLayerWiseConfigurations().toJson());
@@ -182,7 +182,7 @@ class PixelCnnTest {
 
     @Test
     void specAndItsMap() {
-        PixelCnnSpec spec = new PixelCnnSpec(new long[]{28, 28}, 256, 16, 5, 32, 10);
+        PixelSpec spec = new PixelSpec(PixelSpec.Network.PIXELCNN, new long[]{28, 28}, 256, 16, 5, 32, 10);
         assertSpecSurvivesItsMap(spec);
         assertSpecSurvivesItsMap(spec(new long[]{4, 4, 3}, 2, 6, 2));
         Map<String, Object> m = spec.toMap();
@@ -203,7 +203,7 @@ class PixelCnnTest {
 
     @Test
     void trainingViewAndBadUse() {
-        PixelCnnSpec spec = spec(new long[]{2, 3}, 2, 4, 1).withContext(2);
+        PixelSpec spec = spec(new long[]{2, 3}, 2, 4, 1).withContext(2);
         INDArray x = Nd4j.createFromArray(new float[][]{{0, 1, 0, 1, 1, 0}, {1, 1, 1, 0, 0, 0}});
         INDArray c = label(2, 2, 1);
         INDArray f = spec.trainingFeatures(x, c, 0);

@@ -28,8 +28,8 @@ class PixelCompletionTest {
 
     @Test
     void completionsFollowTheConditionalOfTheBottomRow() {
-        for (PixelSpec spec : new PixelSpec[]{PixelCnnSpec.of(new long[]{2, 2}, 2, 4, 1),
-                GatedPixelCnnSpec.of(new long[]{2, 2}, 2, 4, 2), RowLstmSpec.of(new long[]{2, 2}, 2, 4, 1)}) {
+        for (PixelSpec spec : new PixelSpec[]{PixelSpec.pixelCnn(new long[]{2, 2}, 2, 4, 1),
+                PixelSpec.gated(new long[]{2, 2}, 2, 4, 2), PixelSpec.rowLstm(new long[]{2, 2}, 2, 4, 1)}) {
             DensityModel m = spec.densityOf(PixelTesting.network(spec, 17, 0.8));
             int n = 4000;
             long[] seeds = new long[n];

@@ -1,5 +1,6 @@
 package org.chainrule.models.pixelcnn;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.GraphDensity;
@@ -60,7 +61,7 @@ final class PixelTesting {
     /** A freshly initialised training network with every parameter perturbed (biases and labels included). */
     static MultiLayerNetwork network(ModelSpec spec, long seed, double noise) {
         MultiLayerNetwork net = new MultiLayerNetwork(
-                spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, seed)));
+                spec.trainingConfiguration(new TrainingRecipe(1e-2, seed)));
         net.init();
         Random r = new Random(seed);
         INDArray p = net.params();
@@ -442,7 +443,7 @@ final class PixelTesting {
 
     /** A DL4J fit loop on stripes lowers held-out NLL well below that of independent fair coins. */
     static void assertTrainingLowersNll(PixelSpec spec, int steps) {
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(3e-2, 7)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(3e-2, 7)));
         net.init();
         Random r = new Random(11);
         INDArray test = stripes(spec, 200, r);
@@ -491,7 +492,7 @@ final class PixelTesting {
         assertEquals(spec.contextSize(), back.contextSize());
         assertEquals(spec.levels(), back.levels());
         assertEquals(spec.valueType(), back.valueType());
-        assertTrue(ModelSpec.TYPES.contains(spec.type()));
+        assertTrue(org.chainrule.models.ModelFamilies.types().contains(spec.type()));
     }
 
     /** Seeds 0..n-1 offset by {@code base}. */

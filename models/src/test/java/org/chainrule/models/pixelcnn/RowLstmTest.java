@@ -1,5 +1,6 @@
 package org.chainrule.models.pixelcnn;
 
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.NllOutputLoss;
@@ -50,8 +51,8 @@ class RowLstmTest {
         PixelTesting.restoreThreads();
     }
 
-    static RowLstmSpec spec(long[] shape, int levels, int filters, int layers) {
-        return RowLstmSpec.of(shape, levels, filters, layers);
+    static PixelSpec spec(long[] shape, int levels, int filters, int layers) {
+        return PixelSpec.rowLstm(shape, levels, filters, layers);
     }
 
     /**
@@ -59,10 +60,10 @@ class RowLstmTest {
      * sees its own pixel's channels before c; row i at columns j - 3 - L .. j - 1; row i - r (r &gt;= 1) at columns
      * j - 3 - L - r .. j + 2 + r; every channel of each pixel it sees.
      */
-    static boolean[][] trapezoid(RowLstmSpec s) {
+    static boolean[][] trapezoid(PixelSpec s) {
         int w = s.width();
         int colours = s.channels();
-        int l = s.layers();
+        int l = s.depth();
         boolean[][] field = new boolean[s.dim()][s.dim()];
         for (int r = 0; r < s.dim(); r++) {
             int i = r / colours / w;
@@ -91,12 +92,12 @@ class RowLstmTest {
      */
     @Test
     void everyLogitSeesOnlyThePast() {
-        List<RowLstmSpec> specs = List.of(
+        List<PixelSpec> specs = List.of(
                 spec(new long[]{5, 5}, 2, 4, 2),
                 spec(new long[]{4, 4, 3}, 2, 12, 1),
                 spec(new long[]{3, 4, 3}, 4, 12, 1),
                 spec(new long[]{4, 4}, 2, 4, 1).withContext(3));
-        for (RowLstmSpec s : specs) {
+        for (PixelSpec s : specs) {
             MultiLayerNetwork net = network(s, 21, 0.3);
             INDArray c = s.contextSize() == 0 ? null : label(s.contextSize(), s.dim(), 1);
             boolean[][] dep = assertCausal(s, net, c, 5);
@@ -114,7 +115,7 @@ class RowLstmTest {
      */
     @Test
     void receptiveFieldIsATrapezoid() {
-        RowLstmSpec one = spec(new long[]{5, 12}, 2, 4, 1);
+        PixelSpec one = spec(new long[]{5, 12}, 2, 4, 1);
         boolean[][] dep = dependencies(one, network(one, 22, 0.3), null, 6, 8);
         assertField(one, dep);
         int right = 4 * 12 + 11;
@@ -131,7 +132,7 @@ class RowLstmTest {
         }
         assertEquals(7 + 6 + 5 + 4 + 3, missed, "earlier pixels that (4, 11) never sees");
 
-        RowLstmSpec two = spec(new long[]{5, 12}, 2, 4, 2);
+        PixelSpec two = spec(new long[]{5, 12}, 2, 4, 2);
         boolean[][] dep2 = dependencies(two, network(two, 23, 0.3), null, 6, 9);
         assertField(two, dep2);
         assertTrue(dep2[right][4 * 12 + 6] && !dep2[right][4 * 12 + 5], "two layers: current row from column 6");
@@ -140,7 +141,7 @@ class RowLstmTest {
     }
 
     /** The measured dependencies are the hand-made receptive field, exactly. */
-    private static void assertField(RowLstmSpec s, boolean[][] dep) {
+    private static void assertField(PixelSpec s, boolean[][] dep) {
         boolean[][] field = trapezoid(s);
         for (int r = 0; r < s.dim(); r++) {
             for (int q = 0; q < s.dim(); q++) {
@@ -152,36 +153,36 @@ class RowLstmTest {
 
     @Test
     void exactlyNormalized() {
-        RowLstmSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
+        PixelSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
         assertNormalized(binary, network(binary, 3, 0.5), 1e-4);
-        RowLstmSpec levels = spec(new long[]{2, 2}, 3, 4, 2);
+        PixelSpec levels = spec(new long[]{2, 2}, 3, 4, 2);
         assertNormalized(levels, network(levels, 5, 0.5), 1e-4);
-        RowLstmSpec colour = spec(new long[]{2, 2, 3}, 2, 3, 1);
+        PixelSpec colour = spec(new long[]{2, 2, 3}, 2, 3, 1);
         assertNormalized(colour, network(colour, 4, 0.5), 1e-4);
-        RowLstmSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(3);
+        PixelSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(3);
         assertNormalized(conditional, network(conditional, 6, 0.5), 1e-4);
     }
 
     @Test
     void samplesFollowTheDensity() {
-        RowLstmSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
+        PixelSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
         assertSamplesFollowDensity(binary, network(binary, 8, 0.5), 6_000);
-        RowLstmSpec levels = spec(new long[]{2, 2}, 3, 4, 1);
+        PixelSpec levels = spec(new long[]{2, 2}, 3, 4, 1);
         assertSamplesFollowDensity(levels, network(levels, 7, 0.5), 8_000);
         // colour: the sampler must draw R, G, B of a pixel in that order
-        RowLstmSpec colour = spec(new long[]{1, 2, 3}, 2, 3, 1);
+        PixelSpec colour = spec(new long[]{1, 2, 3}, 2, 3, 1);
         assertSamplesFollowDensity(colour, network(colour, 9, 0.5), 6_000);
-        RowLstmSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(2);
+        PixelSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(2);
         assertSamplesFollowDensity(conditional, network(conditional, 10, 0.5), 4_000);
     }
 
     @Test
     void samplerUsesTheTrainedConditionalsAndItsSeeds() {
-        RowLstmSpec colour = spec(new long[]{3, 3, 3}, 4, 3, 2);
+        PixelSpec colour = spec(new long[]{3, 3, 3}, 4, 3, 2);
         MultiLayerNetwork net = network(colour, 14, 0.3);
         assertLogitsGiveLikelihood(colour, net);
         assertSeeded(colour, net);
-        RowLstmSpec conditional = spec(new long[]{3, 3}, 2, 4, 1).withContext(2);
+        PixelSpec conditional = spec(new long[]{3, 3}, 2, 4, 1).withContext(2);
         MultiLayerNetwork cnet = network(conditional, 15, 0.3);
         assertLogitsGiveLikelihood(conditional, cnet);
         assertSeeded(conditional, cnet);
@@ -196,8 +197,8 @@ class RowLstmTest {
     /** The forget gates start open (bias 1), the other gates' biases at 0. */
     @Test
     void forgetGatesStartAtOne() {
-        RowLstmSpec spec = spec(new long[]{3, 3}, 2, 4, 2);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 1)));
+        PixelSpec spec = spec(new long[]{3, 3}, 2, 4, 2);
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 1)));
         net.init();
         for (int l = 1; l <= 2; l++) {
             double[] b = net.getLayer(0).getParam("bi" + l).reshape(-1).toDoubleVector();
@@ -210,7 +211,7 @@ class RowLstmTest {
 
     @Test
     void savedNetworkGivesTheSameDensity(@TempDir Path dir) throws Exception {
-        RowLstmSpec spec = new RowLstmSpec(new long[]{3, 3, 3}, 3, 3, 2, 6, 2);
+        PixelSpec spec = new PixelSpec(PixelSpec.Network.ROW_LSTM, new long[]{3, 3, 3}, 3, 3, 2, 6, 2);
         MultiLayerNetwork net = network(spec, 16, 0.3);
         assertSavedNetworkGivesSameDensity(spec, net, dir);
         MultiLayerConfiguration conf = MultiLayerConfiguration.fromJson(net.getLayerWiseConfigurations().toJson());
@@ -228,7 +229,7 @@ class RowLstmTest {
 
     @Test
     void specAndItsMap() {
-        RowLstmSpec spec = new RowLstmSpec(new long[]{28, 28}, 256, 16, 3, 32, 10);
+        PixelSpec spec = new PixelSpec(PixelSpec.Network.ROW_LSTM, new long[]{28, 28}, 256, 16, 3, 32, 10);
         assertSpecSurvivesItsMap(spec);
         assertSpecSurvivesItsMap(spec(new long[]{4, 4, 3}, 2, 6, 2));
         Map<String, Object> m = spec.toMap();
@@ -256,7 +257,7 @@ class RowLstmTest {
         assertThrows(IllegalArgumentException.class, () -> spec(new long[]{4, 4, 3}, 2, 4, 1));
         assertThrows(IllegalArgumentException.class, () -> spec(new long[]{4, 4}, 1, 4, 1));
         assertThrows(IllegalArgumentException.class, () -> spec(new long[]{4, 4}, 2, 4, 1).withContext(-1));
-        RowLstmSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(2);
+        PixelSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(2);
         DensityModel d = conditional.densityOf(network(conditional, 1, 0.1));
         INDArray x = PixelTesting.events(conditional, 2, new java.util.Random(1));
         assertThrows(IllegalArgumentException.class, () -> d.logProb(x));

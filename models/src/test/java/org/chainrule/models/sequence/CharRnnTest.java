@@ -1,5 +1,6 @@
 package org.chainrule.models.sequence;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigRenderOptions;
 import org.chainrule.models.DensityModel;
@@ -277,12 +278,12 @@ class CharRnnTest {
             assertEquals(spec.hashCode(), back.hashCode());
             assertEquals(spec.levels(), back.levels());
             assertEquals("uint8", back.valueType());
-            assertTrue(ModelSpec.TYPES.contains(spec.type()));
+            assertTrue(org.chainrule.models.ModelFamilies.types().contains(spec.type()));
         }
         assertNotEquals(CharRnnSpec.lstm(4, 3, 8), CharRnnSpec.rnn(4, 3, 8));
         assertNotEquals(CharRnnSpec.lstm(4, 3, 8), CharRnnSpec.lstm(4, 3, 8, 8));
         assertNotEquals(CharRnnSpec.lstm(4, 3, 8), CharRnnSpec.lstm(4, 3, 8).withGradientClip(1));
-        MultiLayerConfiguration conf = CharRnnSpec.lstm(4, 3, 8).trainingConfiguration(new ModelSpec.Optimization(1e-3, 1));
+        MultiLayerConfiguration conf = CharRnnSpec.lstm(4, 3, 8).trainingConfiguration(new TrainingRecipe(1e-3, 1));
         assertEquals(conf.toJson(), MultiLayerConfiguration.fromJson(conf.toJson()).toJson());
     }
 
@@ -334,7 +335,7 @@ class CharRnnTest {
         int[] text = noisyPeriodicText(20_000, spec.vocabularySize(), 0.1, 3);
         Random r = new Random(5);
         INDArray heldOut = windows(text, 256, length, r);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 3)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 3)));
         net.init();
         double before = -spec.densityOf(net).logProb(heldOut).meanNumber().doubleValue() / length;
         for (int step = 0; step < 120; step++) {

@@ -1,6 +1,7 @@
 package org.chainrule.pipelines.data;
 
 import com.typesafe.config.Config;
+import org.chainrule.models.DataInfo;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.Standardized;
@@ -43,6 +44,11 @@ public record Domain(String valueType, int levels, int classes, double[] mean, d
     /** The domain a spec implies by itself: its value type and levels, no labels, standardization or vocabulary. */
     public static Domain of(ModelSpec spec) {
         return new Domain(spec.valueType(), spec.levels(), 0, null, null, null);
+    }
+
+    /** What a model family needs to know of data of this domain with events of {@code eventShape}. */
+    public DataInfo dataInfo(long[] eventShape) {
+        return new DataInfo(eventShape, valueType, levels, classes, vocabulary != null);
     }
 
     /** Bytes one value takes in a shard's {@code x} column: 4 (float32, little-endian) for real data, else 1. */

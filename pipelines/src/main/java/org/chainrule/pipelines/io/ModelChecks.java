@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigRenderOptions;
 import org.chainrule.models.ModelSpec;
+import org.chainrule.models.TrainingRecipe;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -66,7 +67,7 @@ final class ModelChecks {
     static void checkSpecFits(ModelSpec spec, MultiLayerConfiguration stored, String modelJson, String network) {
         long[] described;
         try {
-            described = parameters(spec.trainingConfiguration(new ModelSpec.Optimization(1e-3, 0)), modelJson);
+            described = parameters(spec.trainingConfiguration(new TrainingRecipe(1e-3, 0)), modelJson);
         } catch (IllegalArgumentException | IllegalStateException | ArithmeticException e) {
             throw new IllegalArgumentException(modelJson + ": the " + spec.type() + " model it describes cannot be"
                     + " built: " + e.getMessage(), e);

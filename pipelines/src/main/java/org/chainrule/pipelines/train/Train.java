@@ -1,5 +1,6 @@
 package org.chainrule.pipelines.train;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.HashPartitioner;
@@ -74,53 +75,96 @@ public final class Train {
     /**
      * Settings of a training run.
      *
-     * @param data               prepared dataset directory
-     * @param output             run directory (checkpoint/, model/, metrics.parquet, loss-curve.png)
-     * @param spec               the model
-     * @param epochs             maximum epochs
-     * @param batchSize          minibatch size per worker
-     * @param learningRate       Adam step size
-     * @param workers            parallel workers (0 = Spark's default parallelism)
-     * @param averagingFrequency minibatches each worker fits between parameter averages
-     * @param roundsPerCall      averaging rounds per fit call, i.e. per progress line (0 = about ten per epoch)
-     * @param patience           epochs without validation improvement before stopping (0 = never stop early)
-     * @param seed               root seed: initialisation, shuffling, mask schedule, averaging splits
-     * @param resume             continue from {@code output/checkpoint}
-     * @param overwrite          replace an existing run directory (when not resuming)
-     * @param trainEvalRows      rows of the training split scored for the train NLL after each epoch
-     * @param validEvalRows      rows of the validation split scored for the valid NLL (early stopping and the best
-     *                           model) after each epoch, a fixed seeded subset of about that many; 0 = all of them.
-     *                           For models whose exact likelihood is expensive (DeepNADE, NADE-k, PixelRNN).
-     * @param evalBatchSize      rows per forward pass when scoring
-     * @param record             the full settings, stored with the model
+     * @param data      prepared dataset directory
+     * @param output    run directory (checkpoint/, model/, metrics.parquet, loss-curve.png)
+     * @param spec      the model
+     * @param recipe    optimizer and seed; the seed is the run's root seed: initialisation, shuffling, mask schedule
+     *                  and averaging splits all derive from it
+     * @param schedule  epochs, minibatch size, early stopping
+     * @param averaging how the workers train together
+     * @param scoring   what is scored after each epoch
+     * @param resume    continue from {@code output/checkpoint}
+     * @param overwrite replace an existing run directory (when not resuming)
+     * @param record    the full settings, stored with the model
      * @param allowChangedSettings on resume, continue with settings that differ from the checkpoint's (seed, learning
-     *                           rate, batch size, workers, averaging, evaluation subsets, data) instead of refusing;
-     *                           the new ones are recorded as a new segment of epochs (see {@link RunSettings})
+     *                  rate, batch size, workers, averaging, evaluation subsets, data) instead of refusing; the new
+     *                  ones are recorded as a new segment of epochs (see {@link RunSettings})
      */
-    public record Settings(String data, String output, ModelSpec spec, int epochs, int batchSize, double learningRate,
-                           int workers, int averagingFrequency, int roundsPerCall, int patience, long seed,
-                           boolean resume, boolean overwrite, long trainEvalRows, long validEvalRows,
-                           int evalBatchSize, Map<String, Object> record, boolean allowChangedSettings) {
-        public Settings {
-            if (validEvalRows < 0) {
-                throw new IllegalArgumentException("validEvalRows must be >= 0 (0 = all), got " + validEvalRows);
+    public record Settings(String data, String output, ModelSpec spec, TrainingRecipe recipe, Schedule schedule,
+                           Averaging averaging, Scoring scoring, boolean resume, boolean overwrite,
+                           Map<String, Object> record, boolean allowChangedSettings) {
+        /** Settings that refuse a resume with changed settings. */
+        public Settings(String data, String output, ModelSpec spec, TrainingRecipe recipe, Schedule schedule,
+                        Averaging averaging, Scoring scoring, boolean resume, boolean overwrite,
+                        Map<String, Object> record) {
+            this(data, output, spec, recipe, schedule, averaging, scoring, resume, overwrite, record, false);
+        }
+
+        /** The run's root seed. */
+        public long seed() {
+            return recipe.seed();
+        }
+
+        /** The same run with other resume and overwrite flags. */
+        public Settings withFlags(boolean resume, boolean overwrite) {
+            return new Settings(data, output, spec, recipe, schedule, averaging, scoring, resume, overwrite, record,
+                    allowChangedSettings);
+        }
+
+        /** The same run with {@code allowChangedSettings} set. */
+        public Settings withAllowChangedSettings(boolean allow) {
+            return new Settings(data, output, spec, recipe, schedule, averaging, scoring, resume, overwrite, record,
+                    allow);
+        }
+    }
+
+    /**
+     * How long a run trains and on what minibatches.
+     *
+     * @param epochs    maximum epochs
+     * @param batchSize minibatch size per worker
+     * @param patience  epochs without validation improvement before stopping (0 = never stop early)
+     */
+    public record Schedule(int epochs, int batchSize, int patience) {
+        public Schedule {
+            if (epochs < 1 || batchSize < 1 || patience < 0) {
+                throw new IllegalArgumentException("need epochs >= 1, batchSize >= 1, patience >= 0; got " + epochs
+                        + ", " + batchSize + ", " + patience);
             }
         }
+    }
 
-        /** Settings that refuse a resume with changed settings. */
-        public Settings(String data, String output, ModelSpec spec, int epochs, int batchSize, double learningRate,
-                        int workers, int averagingFrequency, int roundsPerCall, int patience, long seed,
-                        boolean resume, boolean overwrite, long trainEvalRows, long validEvalRows,
-                        int evalBatchSize, Map<String, Object> record) {
-            this(data, output, spec, epochs, batchSize, learningRate, workers, averagingFrequency, roundsPerCall,
-                    patience, seed, resume, overwrite, trainEvalRows, validEvalRows, evalBatchSize, record, false);
+    /**
+     * Parameter averaging across workers.
+     *
+     * @param workers       parallel workers (0 = Spark's default parallelism)
+     * @param frequency     minibatches each worker fits between parameter averages
+     * @param roundsPerCall averaging rounds per fit call, i.e. per progress line (0 = about ten per epoch)
+     */
+    public record Averaging(int workers, int frequency, int roundsPerCall) {
+        public Averaging {
+            if (workers < 0 || frequency < 1 || roundsPerCall < 0) {
+                throw new IllegalArgumentException("need workers >= 0, frequency >= 1, roundsPerCall >= 0; got "
+                        + workers + ", " + frequency + ", " + roundsPerCall);
+            }
         }
+    }
 
-        /** The same settings with {@code allowChangedSettings} set. */
-        public Settings withAllowChangedSettings(boolean allow) {
-            return new Settings(data, output, spec, epochs, batchSize, learningRate, workers, averagingFrequency,
-                    roundsPerCall, patience, seed, resume, overwrite, trainEvalRows, validEvalRows, evalBatchSize,
-                    record, allow);
+    /**
+     * The exact likelihoods computed after every epoch.
+     *
+     * @param trainRows rows of the training split scored for the train NLL
+     * @param validRows rows of the validation split scored for the valid NLL (early stopping and the best model): a
+     *                  fixed seeded subset of about that many; 0 = all of them. For models whose exact likelihood
+     *                  is expensive (DeepNADE, NADE-k, PixelRNN).
+     * @param batchSize rows per forward pass when scoring
+     */
+    public record Scoring(long trainRows, long validRows, int batchSize) {
+        public Scoring {
+            if (trainRows < 1 || validRows < 0 || batchSize < 1) {
+                throw new IllegalArgumentException("need trainRows >= 1, validRows >= 0 (0 = all), batchSize >= 1;"
+                        + " got " + trainRows + ", " + validRows + ", " + batchSize);
+            }
         }
     }
 
@@ -181,7 +225,7 @@ public final class Train {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         String checkpoint = dir + "/" + CHECKPOINT;
-        int workers = s.workers() > 0 ? s.workers() : jsc.defaultParallelism();
+        int workers = s.averaging().workers() > 0 ? s.averaging().workers() : jsc.defaultParallelism();
         Map<String, Object> now = RunSettings.of(s, workers, manifest, 1);
 
         MultiLayerNetwork net;
@@ -204,7 +248,7 @@ public final class Train {
             Progress.say("train", "resuming " + s.output() + " after epoch " + history.size());
         } else {
             net = new MultiLayerNetwork(s.spec().trainingConfiguration(
-                    new ModelSpec.Optimization(s.learningRate(), s.seed())));
+                    s.recipe()));
             net.init();
             segments.add(now);
         }
@@ -213,13 +257,13 @@ public final class Train {
         JavaRDD<Example> train = Shards.read(spark, s.data(), "train", manifest).persist(StorageLevel.MEMORY_AND_DISK_SER());
         JavaRDD<Example> valid = Shards.read(spark, s.data(), "valid", manifest).persist(StorageLevel.MEMORY_AND_DISK_SER());
         long trainRows = manifest.split("train", s.data()).rows();
-        double fraction = Math.min(1.0, (double) s.trainEvalRows() / Math.max(1, trainRows));
+        double fraction = Math.min(1.0, (double) s.scoring().trainRows() / Math.max(1, trainRows));
         long evalSeed = Seeds.derive(s.seed(), -1);
         JavaRDD<Example> trainEval = seededSubset(train, fraction, evalSeed);
         long validRows = manifest.split("valid", s.data()).rows();
         JavaRDD<Example> validEval = valid;
-        if (s.validEvalRows() > 0 && s.validEvalRows() < validRows) {
-            validEval = seededSubset(valid, (double) s.validEvalRows() / validRows, Seeds.derive(s.seed(), -2))
+        if (s.scoring().validRows() > 0 && s.scoring().validRows() < validRows) {
+            validEval = seededSubset(valid, (double) s.scoring().validRows() / validRows, Seeds.derive(s.seed(), -2))
                     .persist(StorageLevel.MEMORY_AND_DISK_SER());
         }
         long validScored = validEval == valid ? validRows : validEval.count();
@@ -231,7 +275,7 @@ public final class Train {
         }
         Progress.say("train", String.format("%s on %s: %d train / %d valid rows, %d workers x batch %d, averaging every"
                         + " %d steps, %d epochs, %d parameters", s.spec().type(), s.data(), trainRows,
-                validRows, workers, s.batchSize(), s.averagingFrequency(), s.epochs(),
+                validRows, workers, s.schedule().batchSize(), s.averaging().frequency(), s.schedule().epochs(),
                 net.numParams()));
         if (validScored < validRows) {
             Progress.say("train", String.format("valid NLL after each epoch on a fixed subset of %d of the %d"
@@ -242,8 +286,8 @@ public final class Train {
             int sinceBest = sinceBest(history);
             long runStart = System.nanoTime();
             int startEpoch = history.size();
-            for (int epoch = startEpoch; epoch < s.epochs(); epoch++) {
-                if (s.patience() > 0 && sinceBest >= s.patience()) {
+            for (int epoch = startEpoch; epoch < s.schedule().epochs(); epoch++) {
+                if (s.schedule().patience() > 0 && sinceBest >= s.schedule().patience()) {
                     Progress.say("train", "early stop: no better validation NLL for " + sinceBest + " epochs");
                     break;
                 }
@@ -252,8 +296,8 @@ public final class Train {
                         startEpoch);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), net, manifest.domain()));
-                double trainNll = Scorer.meanNll(trainEval, payload, dims, s.evalBatchSize())[0];
-                double validNll = Scorer.meanNll(validEval, payload, dims, s.evalBatchSize())[0];
+                double trainNll = Scorer.meanNll(trainEval, payload, dims, s.scoring().batchSize())[0];
+                double validNll = Scorer.meanNll(validEval, payload, dims, s.scoring().batchSize())[0];
                 payload.destroy();
                 history.add(new EpochMetrics(epoch + 1, steps, trainNll, validNll, seconds, trainRows / seconds));
                 boolean improved = validNll < best;
@@ -271,7 +315,7 @@ public final class Train {
                 Artefact.RUN.mark(dir, hconf);
                 writeMetrics(spark, dir, history, dims, hconf);
                 Progress.say("train", String.format("epoch %d/%d done in %s | %.0f ex/s | train NLL %.3f | valid NLL"
-                                + " %.3f nats (%.4f bits/dim)%s", epoch + 1, s.epochs(), Progress.duration(seconds),
+                                + " %.3f nats (%.4f bits/dim)%s", epoch + 1, s.schedule().epochs(), Progress.duration(seconds),
                         trainRows / seconds, trainNll, validNll, Units.bitsPerDim(validNll, dims),
                         improved ? " | best so far, saved" : " | best " + String.format("%.3f", best)));
             }
@@ -355,9 +399,9 @@ public final class Train {
 
     /** The training master of one epoch: parameter averaging, direct RDD approach, seeded per epoch. */
     static ParameterAveragingTrainingMaster trainingMaster(Settings s, int workers, int epoch) {
-        return new ParameterAveragingTrainingMaster.Builder(workers, s.batchSize())
-                .batchSizePerWorker(s.batchSize())
-                .averagingFrequency(s.averagingFrequency())
+        return new ParameterAveragingTrainingMaster.Builder(workers, s.schedule().batchSize())
+                .batchSizePerWorker(s.schedule().batchSize())
+                .averagingFrequency(s.averaging().frequency())
                 .workerPrefetchNumBatches(0)
                 // Export needs a directory every executor sees; Direct works on any cluster and filesystem
                 .rddTrainingApproach(RDDTrainingApproach.Direct)
@@ -374,14 +418,14 @@ public final class Train {
 
     private static long fitEpoch(JavaSparkContext jsc, MultiLayerNetwork net, JavaRDD<Example> train, Settings s,
                                  Domain domain, int workers, int epoch, int dims, long runStart, int startEpoch) {
-        JavaPairRDD<DataSet, Long> batches = epochBatches(train, s.spec(), domain, s.batchSize(), s.seed(), epoch,
+        JavaPairRDD<DataSet, Long> batches = epochBatches(train, s.spec(), domain, s.schedule().batchSize(), s.seed(), epoch,
                 workers, dims)
                 .persist(StorageLevel.MEMORY_ONLY());
         try {
             long total = batches.count();
             long lastStep = batches.values().reduce(Math::max) + 1; // steps interleave partitions, so may skip some
-            long perRound = (long) workers * s.averagingFrequency();
-            long rounds = Math.max(1, s.roundsPerCall() > 0 ? s.roundsPerCall()
+            long perRound = (long) workers * s.averaging().frequency();
+            long rounds = Math.max(1, s.averaging().roundsPerCall() > 0 ? s.averaging().roundsPerCall()
                     : (long) Math.ceil(total / (double) (perRound * 10)));
             long perCall = perRound * rounds;
             SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(jsc, net, trainingMaster(s, workers, epoch));
@@ -396,13 +440,13 @@ public final class Train {
                 }
                 done = Math.min(total, hi);
                 double elapsed = (System.nanoTime() - epochStart) / 1e9;
-                double exPerSec = done * s.batchSize() / elapsed;
+                double exPerSec = done * s.schedule().batchSize() / elapsed;
                 double epochEta = elapsed / done * (total - done);
                 double runElapsed = (System.nanoTime() - runStart) / 1e9;
                 double doneEpochs = epoch - startEpoch + done / (double) total;
-                double runEta = runElapsed / doneEpochs * (s.epochs() - startEpoch) - runElapsed;
+                double runEta = runElapsed / doneEpochs * (s.schedule().epochs() - startEpoch) - runElapsed;
                 Progress.say("train", String.format("epoch %d/%d step %d/%d (%.0f%%) | %.0f ex/s | ETA epoch %s, run %s",
-                        epoch + 1, s.epochs(), done, total, 100.0 * done / total, exPerSec, Progress.duration(epochEta),
+                        epoch + 1, s.schedule().epochs(), done, total, 100.0 * done / total, exPerSec, Progress.duration(epochEta),
                         Progress.duration(runEta)));
             }
             return total;
@@ -447,8 +491,9 @@ public final class Train {
         Map<String, Object> next = new LinkedHashMap<>(now);
         next.put("fromEpoch", epochsDone + 1);
         segments.add(next);
-        if (((Number) last.getOrDefault("learningRate", s.learningRate())).doubleValue() != s.learningRate()) {
-            RunSettings.useLearningRate(net, s.learningRate());
+        double learningRate = s.recipe().learningRate();
+        if (((Number) last.getOrDefault("learningRate", learningRate)).doubleValue() != learningRate) {
+            RunSettings.useLearningRate(net, learningRate);
         }
     }
 

@@ -7,7 +7,7 @@ import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
 import org.apache.spark.sql.SparkSession;
-import org.chainrule.models.ModelSpec;
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.autoregressive.MadeSpec;
 import org.chainrule.pipelines.SparkTesting;
 import org.chainrule.pipelines.evaluate.Evaluate;
@@ -47,7 +47,7 @@ class ChecksumTest {
         data = shared.resolve("prepared").toString();
         manifest = Prepare.run(SparkTesting.spark(), SparkTesting.sliceSettings(raw, data, 200, 40));
         MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{8}, 1, false, 3);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-3, 1)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-3, 1)));
         net.init();
         model = shared.resolve("model").toString();
         new SavedModel(spec, net, Map.of(), Map.of()).save(model, SparkTesting.spark().sparkContext()
@@ -122,7 +122,8 @@ class ChecksumTest {
 
         String run = tmp.resolve("run").toString();
         Train.Settings t = new Train.Settings(copy.toString(), run, MadeSpec.made(new long[]{28, 28}, new int[]{8},
-                1, false, 3), 1, 20, 1e-3, 1, 1, 0, 0, 1, false, false, 20, 0, 50, Map.of());
+                1, false, 3), new TrainingRecipe(1e-3, 1), new Train.Schedule(1, 20, 0), new Train.Averaging(1, 1, 0),
+                new Train.Scoring(20, 0, 50), false, false, Map.of());
         IllegalStateException train = assertThrows(IllegalStateException.class, () -> Train.run(spark, t));
         assertTrue(train.getMessage().contains(expected), train.getMessage());
         assertFalse(Files.exists(Path.of(run)), "nothing was trained on the changed data");

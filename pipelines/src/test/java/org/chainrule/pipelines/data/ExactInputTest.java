@@ -33,9 +33,9 @@ class ExactInputTest {
     /** CSV settings: 4 values per record, labels in {@code labelColumn}, the given binarization. */
     private static Prepare.Settings csv(Path train, Path test, Path out, int labelColumn, String binarize,
                                         boolean quarantine) {
-        return new Prepare.Settings("csv", List.of(train.toString()), List.of(), List.of(test.toString()), List.of(),
-                out.toString(), new long[]{4}, 1, 0, new Encoding(4, 255, binarize, 3),
-                new Readers.Options(',', false, labelColumn), 2, quarantine, false);
+        return Prepare.Settings.builder("csv", List.of(train.toString())).test(List.of(test.toString()))
+                .output(out.toString()).shape(4).holdout(Holdout.tail(1)).encoding(new Encoding(4, 255, binarize, 3))
+                .readers(new Readers.Options(',', false, labelColumn)).quarantine(quarantine).build();
     }
 
     private String failure(Prepare.Settings s) {
@@ -108,9 +108,9 @@ class ExactInputTest {
         }
         String train = tmp.resolve("train.parquet").toString();
         spark.createDataFrame(rows, schema).coalesce(1).write().parquet(train);
-        Prepare.Settings s = new Prepare.Settings("parquet", List.of(train), List.of(), List.of(train), List.of(),
-                tmp.resolve("out").toString(), new long[]{2}, 1, 0, new Encoding(2, 1, "none", 1),
-                new Readers.Options(',', false, -1), 2, true, false);
+        Prepare.Settings s = Prepare.Settings.builder("parquet", List.of(train)).test(List.of(train))
+                .output(tmp.resolve("out").toString()).shape(2).holdout(Holdout.tail(1))
+                .encoding(new Encoding(2, 1, "none", 1)).quarantine(true).build();
         Manifest m = Prepare.run(spark, s);
         assertEquals(4L, m.rejected().get("train"), "labels 2.7, null and -1, and the value 2 of a binary column");
         Dataset<Row> rejects = spark.read().parquet(s.output() + "/rejects").filter("split = 'train'").orderBy("row");
@@ -132,9 +132,10 @@ class ExactInputTest {
         bad[15] = (byte) 0x28;
         System.arraycopy(good, 14, bad, 16, good.length - 14);
         Files.write(text, bad);
-        Prepare.Settings s = new Prepare.Settings("text", List.of(text.toString()), List.of(), List.of(), List.of(),
-                tmp.resolve("out").toString(), new long[]{5}, 1, 0, new Encoding(5, 1, "none", 1),
-                new Readers.Options(',', false, -1, List.of(), 5, ""), 2, true, false, "tail", 1, 0);
+        Prepare.Settings s = Prepare.Settings.builder("text", List.of(text.toString()))
+                .output(tmp.resolve("out").toString()).shape(5).holdout(new Holdout(1, 1, "tail", 0))
+                .encoding(new Encoding(5, 1, "none", 1)).readers(new Readers.Options(',', false, -1, List.of(), 5, ""))
+                .quarantine(true).build();
         Exception e = assertThrows(Exception.class, () -> Prepare.run(spark, s));
         assertTrue(PrepareTest.rootMessages(e).contains("corpus.txt: not UTF-8 text: malformed bytes at byte offset 14"
                 + " (line 3, character 14 of the file)"), PrepareTest.rootMessages(e));

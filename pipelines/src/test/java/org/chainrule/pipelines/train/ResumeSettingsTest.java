@@ -3,6 +3,7 @@ package org.chainrule.pipelines.train;
 import com.typesafe.config.Config;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.autoregressive.MadeSpec;
 import org.chainrule.pipelines.SparkTesting;
 import org.chainrule.pipelines.data.Encoding;
@@ -45,15 +46,13 @@ class ResumeSettingsTest {
         Prepare.run(SparkTesting.spark(), SparkTesting.sliceSettings(raw, data, 200, 40));
         Prepare.Settings s = SparkTesting.sliceSettings(raw, shared.resolve("other").toString(), 200, 40);
         otherData = s.output();
-        Prepare.run(SparkTesting.spark(), new Prepare.Settings(s.format(), s.train(), s.trainLabels(), s.test(),
-                s.testLabels(), s.output(), s.shape(), s.validationRows(), s.limit(), new Encoding(784, 255,
-                "stochastic", 2), s.readers(), s.shards(), false, false));
+        Prepare.run(SparkTesting.spark(), s.toBuilder().encoding(new Encoding(784, 255, "stochastic", 2)).build());
     }
 
     private static Train.Settings run(String data, String out, int epochs, int batch, double lr, long seed,
                                       boolean resume, Map<String, Object> record) {
-        return new Train.Settings(data, out, SPEC, epochs, batch, lr, 1, 2, 0, 0, seed, resume, false, 50, 0, 100,
-                record);
+        return new Train.Settings(data, out, SPEC, new TrainingRecipe(lr, seed), new Train.Schedule(epochs, batch, 0),
+                new Train.Averaging(1, 2, 0), new Train.Scoring(50, 0, 100), resume, false, record);
     }
 
     @Test

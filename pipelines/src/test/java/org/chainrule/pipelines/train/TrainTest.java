@@ -1,5 +1,6 @@
 package org.chainrule.pipelines.train;
 
+import org.chainrule.models.TrainingRecipe;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.SparkSession;
 import org.chainrule.models.ModelSpec;
@@ -43,8 +44,8 @@ class TrainTest {
 
     static Train.Settings settings(String out, ModelSpec spec, int epochs, int workers, int freq, int rounds,
                                    boolean resume) {
-        return new Train.Settings(data, out, spec, epochs, 25, 2e-3, workers, freq, rounds, 0, 11, resume, false,
-                100, 0, 200, Map.of());
+        return new Train.Settings(data, out, spec, new TrainingRecipe(2e-3, 11), new Train.Schedule(epochs, 25, 0),
+                new Train.Averaging(workers, freq, rounds), new Train.Scoring(100, 0, 200), resume, false, Map.of());
     }
 
     /** dl4j-spark with one worker and averaging frequency 1 must equal plain fitting of the same minibatches. */
@@ -56,13 +57,12 @@ class TrainTest {
         MultiLayerNetwork sparkTrained = SavedModel.load(s.output() + "/checkpoint", true,
                 spark.sparkContext().hadoopConfiguration()).network();
 
-        MultiLayerNetwork local = new MultiLayerNetwork(spec.trainingConfiguration(
-                new ModelSpec.Optimization(s.learningRate(), s.seed())));
+        MultiLayerNetwork local = new MultiLayerNetwork(spec.trainingConfiguration(s.recipe()));
         local.init();
         JavaRDD<Example> train = Shards.read(spark, data, "train", manifest);
         for (int epoch = 0; epoch < 2; epoch++) {
-            List<Tuple2<DataSet, Long>> batches = Train.epochBatches(train, spec, manifest.domain(), s.batchSize(), s.seed(), epoch, 1,
-                    784).collect();
+            List<Tuple2<DataSet, Long>> batches = Train.epochBatches(train, spec, manifest.domain(),
+                    s.schedule().batchSize(), s.seed(), epoch, 1, 784).collect();
             batches.stream().sorted(Comparator.comparingLong(Tuple2::_2)).forEach(b -> local.fit(b._1()));
         }
         INDArray a = local.params();
@@ -107,11 +107,9 @@ class TrainTest {
     void bernoulliModelRefusesNonBinaryData(@TempDir Path tmp) {
         Path raw = SparkTesting.mnistSlice(tmp.resolve("raw"));
         Prepare.Settings s = SparkTesting.sliceSettings(raw, tmp.resolve("u8").toString(), 100, 20);
-        Prepare.run(spark, new Prepare.Settings(s.format(), s.train(), s.trainLabels(), s.test(), s.testLabels(),
-                s.output(), s.shape(), s.validationRows(), s.limit(),
-                new org.chainrule.pipelines.data.Encoding(784, 255, "none", 1), s.readers(), s.shards(), false, false));
-        Train.Settings t = new Train.Settings(s.output(), tmp.resolve("run").toString(), MadeSpec.fvsbn(new long[]{28, 28}),
-                1, 10, 1e-3, 1, 1, 0, 0, 1, false, false, 10, 0, 10, Map.of());
+        Prepare.run(spark, s.toBuilder().encoding(new org.chainrule.pipelines.data.Encoding(784, 255, "none", 1)).build());
+        Train.Settings t = new Train.Settings(s.output(), tmp.resolve("run").toString(), MadeSpec.fvsbn(new long[]{28, 28}), new TrainingRecipe(1e-3, 1), new Train.Schedule(1, 10, 0),
+                new Train.Averaging(1, 1, 0), new Train.Scoring(10, 0, 10), false, false, Map.of());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Train.run(spark, t));
         assertTrue(e.getMessage().contains("density over binary data") && e.getMessage().contains("uint8"),
                 e.getMessage());
