@@ -1,5 +1,6 @@
 package org.chainrule.models.autoregressive;
 
+import org.chainrule.models.Described;
 import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.BernoulliLogitLoss;
@@ -267,12 +268,10 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         return hidden.clone();
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof MadeSpec s && type.equals(s.type) && Arrays.equals(eventShape, s.eventShape)
-                && Arrays.equals(hidden, s.hidden) && variants == s.variants && orderAgnostic == s.orderAgnostic
-                && maskSeed == s.maskSeed && direct == s.direct && family.equals(s.family)
-                && contextSize == s.contextSize;
+        return Described.sameDescription(this, o);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.chainrule.models.nade;
 
+import org.chainrule.models.Described;
 import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
@@ -259,11 +260,10 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
         return eventShape.clone();
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof NadeSpec s && Arrays.equals(eventShape, s.eventShape) && family.equals(s.family)
-                && hidden == s.hidden && activation.equals(s.activation) && orderings == s.orderings
-                && orderSeed == s.orderSeed && contextSize == s.contextSize;
+        return Described.sameDescription(this, o);
     }
 
     @Override
