@@ -81,8 +81,8 @@ abstract class PixelNetworkContract {
     }
 
     /** An unconditional spec of this network whose output layer has 2 x filters maps. */
-    PixelSpec spec(long[] shape, int levels, int filters, int depth) {
-        return PixelSpec.of(network, shape, levels, filters, depth);
+    PixelSpec spec(long[] shape, int levels, int filters, int blocksOrLayers) {
+        return PixelSpec.of(network, shape, levels, filters, blocksOrLayers);
     }
 
     /**
