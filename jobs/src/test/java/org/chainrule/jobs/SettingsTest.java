@@ -206,8 +206,8 @@ class SettingsTest {
         ConfigErrors foreign = assertThrows(ConfigErrors.class, () -> Settings.load(null,
                 List.of("model.type=nade", "model.masks=4")).validateTrain());
         assertTrue(foreign.getMessage().contains("chainrule.model.masks does not apply to nade models; their settings"
-                + " are chainrule.model.nade.{activation, components, conditional, hidden, mask-seed, orderings,"
-                + " output}"), foreign.getMessage());
+                + " are chainrule.model.nade.{activation, components, conditional, hidden, mask-seed, ordering,"
+                + " orderings, output}"), foreign.getMessage());
     }
 
     @Test

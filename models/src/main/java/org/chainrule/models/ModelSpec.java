@@ -11,7 +11,7 @@ import java.util.Map;
  * The architecture of a model, as a value: enough to build its DL4J training network and to turn trained parameters
  * back into a {@link DensityModel}. Saved next to the weights so a model reloads without guessing.
  */
-public interface ModelSpec extends java.io.Serializable {
+public interface ModelSpec extends Described, java.io.Serializable {
 
     /** The model type, e.g. {@code made}. */
     String type();
@@ -94,7 +94,11 @@ public interface ModelSpec extends java.io.Serializable {
     /** The density defined by a trained network's current parameters (a snapshot: later training does not leak in). */
     DensityModel densityOf(MultiLayerNetwork network);
 
-    /** Description that {@link #fromMap} reads back. */
+    /**
+     * Description that {@link #fromConfig} reads back, saved next to the weights; also the spec's identity
+     * ({@link Described#sameDescription}).
+     */
+    @Override
     Map<String, Object> toMap();
 
     /** Reads a spec written by {@link #toMap} (as a parsed config), through the family its type names. */

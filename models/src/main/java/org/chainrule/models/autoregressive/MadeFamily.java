@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import org.chainrule.models.DataInfo;
 import org.chainrule.models.ModelFamily;
 import org.chainrule.models.ModelSpec;
+import org.chainrule.models.Ordering;
 import org.chainrule.models.Section;
 import org.chainrule.models.conditionals.Conditionals;
 
@@ -22,9 +23,10 @@ public final class MadeFamily implements ModelFamily {
     @Override
     public ModelSpec build(String type, Section s, DataInfo data) {
         Conditionals c = Conditionals.read(s, data);
+        String ordering = Ordering.read(s);
         if (type.equals("fvsbn")) {
-            return c == null ? null : MadeSpec.fvsbn(data.eventShape()).withFamily(c.family())
-                    .withContext(c.contextSize());
+            return c == null || !s.ok() ? null : MadeSpec.fvsbn(data.eventShape()).withFamily(c.family())
+                    .withContext(c.contextSize()).withOrdering(ordering);
         }
         int[] hidden = s.widths("hidden");
         int masks = s.integer("masks", 1, 10_000);
@@ -38,7 +40,7 @@ public final class MadeFamily implements ModelFamily {
             return null;
         }
         return MadeSpec.made(data.eventShape(), hidden, masks, orderAgnostic, maskSeed).withDirect(direct)
-                .withFamily(c.family()).withContext(c.contextSize());
+                .withFamily(c.family()).withContext(c.contextSize()).withOrdering(ordering);
     }
 
     @Override

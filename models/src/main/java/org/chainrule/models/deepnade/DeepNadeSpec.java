@@ -1,5 +1,6 @@
 package org.chainrule.models.deepnade;
 
+import org.chainrule.models.Described;
 import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
@@ -274,11 +275,10 @@ public record DeepNadeSpec(long[] eventShape, int[] hidden, int iterations, int 
         return hidden.clone();
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof DeepNadeSpec s && Arrays.equals(eventShape, s.eventShape) && Arrays.equals(hidden, s.hidden)
-                && iterations == s.iterations && orderings == s.orderings && maskSeed == s.maskSeed
-                && intermediateLoss == s.intermediateLoss;
+        return Described.sameDescription(this, o);
     }
 
     @Override

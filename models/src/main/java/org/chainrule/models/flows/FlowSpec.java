@@ -1,5 +1,6 @@
 package org.chainrule.models.flows;
 
+import org.chainrule.models.Described;
 import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -376,8 +377,8 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
         m.put("levels", levels);
         m.put("logitAlpha", logitAlpha);
         m.put("evalSamples", evalSamples);
-        dequantization.write(m);
-        base.write(m);
+        m.putAll(dequantization.toMap());
+        m.putAll(base.toMap());
         m.put("transform", transform.toMap());
         return m;
     }
@@ -397,9 +398,10 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
         return ConfigFactory.parseMap(toMap()).root().render(ConfigRenderOptions.concise());
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof FlowSpec s && s.toMap().equals(toMap());
+        return Described.sameDescription(this, o);
     }
 
     @Override

@@ -5,6 +5,7 @@ import org.chainrule.models.DataInfo;
 import org.chainrule.models.ModelFamily;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.Section;
+import org.chainrule.models.Ordering;
 import org.chainrule.models.conditionals.Conditionals;
 
 import java.util.Arrays;
@@ -27,6 +28,7 @@ public final class NadeFamily implements ModelFamily {
         int orderings = s.integer("orderings", 1, 10_000);
         long maskSeed = s.seed("mask-seed");
         String activation = s.oneOf("activation", NadeSpec.ACTIVATIONS);
+        String ordering = Ordering.read(s);
         if (hidden.length != 1) {
             s.problem("hidden", "= " + Arrays.toString(hidden) + ": a nade has exactly one hidden layer");
         }
@@ -34,7 +36,7 @@ public final class NadeFamily implements ModelFamily {
             return null;
         }
         return NadeSpec.of(data.eventShape(), c.family(), hidden[0]).withOrderings(orderings, maskSeed)
-                .withContext(c.contextSize()).withActivation(activation);
+                .withContext(c.contextSize()).withActivation(activation).withOrdering(ordering);
     }
 
     @Override

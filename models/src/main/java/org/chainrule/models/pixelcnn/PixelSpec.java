@@ -2,6 +2,7 @@ package org.chainrule.models.pixelcnn;
 
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
+import org.chainrule.models.Described;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.NllOutputLoss;
 import org.chainrule.models.TrainingRecipe;
@@ -304,9 +305,10 @@ public record PixelSpec(Network network, long[] eventShape, int levels, int filt
         return eventShape.clone();
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof PixelSpec s && toMap().equals(s.toMap());
+        return Described.sameDescription(this, o);
     }
 
     @Override

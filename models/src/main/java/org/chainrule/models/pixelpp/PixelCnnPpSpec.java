@@ -1,5 +1,6 @@
 package org.chainrule.models.pixelpp;
 
+import org.chainrule.models.Described;
 import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
@@ -204,10 +205,10 @@ public record PixelCnnPpSpec(long[] eventShape, int levels, int filters, int res
         return eventShape.clone();
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof PixelCnnPpSpec s && Arrays.equals(eventShape, s.eventShape) && levels == s.levels
-                && filters == s.filters && resnetLayers == s.resnetLayers && components == s.components;
+        return Described.sameDescription(this, o);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.chainrule.models.sequence;
 
+import org.chainrule.models.Described;
 import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
@@ -250,11 +251,10 @@ public record CharRnnSpec(String type, long[] eventShape, int vocabularySize, in
         return hidden.clone();
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof CharRnnSpec s && type.equals(s.type) && Arrays.equals(eventShape, s.eventShape)
-                && vocabularySize == s.vocabularySize && Arrays.equals(hidden, s.hidden)
-                && Double.compare(gradientClip, s.gradientClip) == 0;
+        return Described.sameDescription(this, o);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.chainrule.models.vae;
 
+import org.chainrule.models.Described;
 import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
@@ -284,9 +285,10 @@ public record VaeSpec(long[] eventShape, int[] encoderHidden, int[] decoderHidde
                 c.hasPath("activation") ? c.getString("activation") : "tanh");
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof VaeSpec s && s.toMap().equals(toMap());
+        return Described.sameDescription(this, o);
     }
 
     @Override

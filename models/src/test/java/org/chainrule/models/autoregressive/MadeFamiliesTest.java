@@ -65,7 +65,8 @@ class MadeFamiliesTest {
                 made(3, new int[]{10}, 1, CAT3, 2),
                 made(3, new int[]{10}, 3, CAT3, 2).withDirect(true),
                 MadeSpec.fvsbn(new long[]{3}).withFamily(CAT3).withContext(2),
-                made(3, new int[]{8}, 2, new Bernoulli(), 2));
+                made(3, new int[]{8}, 2, new Bernoulli(), 2),
+                made(3, new int[]{10}, 2, CAT3, 2).withOrdering("4").withDirect(true));
     }
 
     /** D = 2 real-valued models. */
@@ -74,7 +75,8 @@ class MadeFamiliesTest {
                 made(2, new int[]{8}, 1, GAUSSIAN, 0),
                 made(2, new int[]{8}, 3, GAUSSIAN, 2),
                 made(2, new int[]{8, 6}, 1, MIX2, 2).withDirect(true),
-                made(2, new int[]{8}, 3, MIX2, 0));
+                made(2, new int[]{8}, 3, MIX2, 0),
+                made(2, new int[]{8}, 1, MIX2, 2).withOrdering("random"));
     }
 
     static Stream<MadeSpec> all() {

@@ -32,7 +32,10 @@ class MadeTest {
                 MadeSpec.made(new long[]{8}, new int[]{16}, 1, false, 3),
                 MadeSpec.made(new long[]{2, 4}, new int[]{12, 10}, 4, true, 5),
                 MadeSpec.made(new long[]{8}, new int[]{24}, 3, false, 7),
-                MadeSpec.made(new long[]{8}, new int[]{16}, 3, true, 8).withDirect(true));
+                MadeSpec.made(new long[]{8}, new int[]{16}, 3, true, 8).withDirect(true),
+                MadeSpec.fvsbn(new long[]{8}).withOrdering("5"),
+                MadeSpec.made(new long[]{8}, new int[]{16}, 2, false, 3).withOrdering("random").withDirect(true),
+                MadeSpec.made(new long[]{8}, new int[]{16}, 3, true, 8).withOrdering("11"));
     }
 
     /** Output d never changes when inputs at or after d in the ordering change; it does depend on some earlier ones. */
@@ -137,7 +140,8 @@ class MadeTest {
                 MadeSpec.fvsbn(new long[]{5}),
                 MadeSpec.made(new long[]{5}, new int[]{12}, 1, false, 3),
                 MadeSpec.made(new long[]{5}, new int[]{12, 8}, 3, true, 4),
-                MadeSpec.made(new long[]{5}, new int[]{6}, 2, true, 5).withDirect(true));
+                MadeSpec.made(new long[]{5}, new int[]{6}, 2, true, 5).withDirect(true),
+                MadeSpec.made(new long[]{5}, new int[]{12}, 2, false, 3).withOrdering("random"));
     }
 
     @ParameterizedTest

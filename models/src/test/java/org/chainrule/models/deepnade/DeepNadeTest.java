@@ -6,12 +6,12 @@ import com.typesafe.config.ConfigRenderOptions;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.LogMath;
 import org.chainrule.models.ModelSpec;
+import org.chainrule.models.OneNativeThread;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -38,31 +38,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@ExtendWith(OneNativeThread.class)
 class DeepNadeTest {
     private static final int D = 5;
-    private static int threads;
-    private static int masterThreads;
-    private static int blasThreads;
-
-    /** One native thread: these networks are tiny, and threads of a shared machine mostly wait on each other. */
-    @BeforeAll
-    static void singleThreaded() {
-        threads = Nd4j.getEnvironment().maxThreads();
-        masterThreads = Nd4j.getEnvironment().maxMasterThreads();
-        blasThreads = Nd4j.factory().blas().getMaxThreads();
-        setThreads(1, 1, 1);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        setThreads(threads, masterThreads, blasThreads);
-    }
-
-    private static void setThreads(int max, int master, int blas) {
-        Nd4j.getEnvironment().setMaxThreads(max);
-        Nd4j.getEnvironment().setMaxMasterThreads(master);
-        Nd4j.factory().blas().setMaxThreads(blas);
-    }
 
     static Stream<DeepNadeSpec> specs() {
         return Stream.of(

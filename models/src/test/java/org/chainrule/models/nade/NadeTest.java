@@ -45,7 +45,9 @@ class NadeTest {
                 NadeSpec.of(new long[]{3}, new Categorical(3), 6).withContext(CONTEXT),
                 NadeSpec.of(new long[]{3}, new Categorical(3), 6).withOrderings(3, 11),
                 NadeSpec.of(new long[]{2}, new GaussianMixture(2), 8).withActivation("relu"),
-                NadeSpec.of(new long[]{4}, new GaussianMixture(2), 8).withOrderings(3, 5).withContext(CONTEXT)
+                NadeSpec.of(new long[]{4}, new GaussianMixture(2), 8).withOrderings(3, 5).withContext(CONTEXT),
+                NadeSpec.of(new long[]{5}, new Bernoulli(), 8).withOrdering("random"),
+                NadeSpec.of(new long[]{3}, new Categorical(3), 6).withOrderings(2, 4).withOrdering("9")
                         .withActivation("relu"));
     }
 
@@ -143,7 +145,7 @@ class NadeTest {
         for (int t = 0; t < order.length; t++) {
             rank[order[t]] = t;
         }
-        SDVariable rankVar = spec.orderings() > 1 ? sd.constant(Nd4j.createFromArray(rank)) : null;
+        SDVariable rankVar = sd.constant(Nd4j.createFromArray(rank));
         SDVariable ctx = context == null ? null : sd.constant(context.castTo(DataType.FLOAT));
         INDArray ordered = layer.orderedParams(sd, sd.constant(x.castTo(DataType.FLOAT)), ctx, rankVar, table)[0]
                 .eval();

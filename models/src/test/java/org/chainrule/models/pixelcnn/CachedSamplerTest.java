@@ -1,9 +1,9 @@
 package org.chainrule.models.pixelcnn;
 
+import org.chainrule.models.OneNativeThread;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Arrays;
@@ -23,17 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The cached sampler against the naive one: the same logits as the graph for every sub-pixel of random images, and
  * the same samples for many seeds, for PixelCNN and Gated PixelCNN, binary, 3- and 4-level, colour and conditional.
  */
+@ExtendWith(OneNativeThread.class)
 class CachedSamplerTest {
-    @BeforeAll
-    static void oneThread() {
-        PixelTesting.oneThread();
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        PixelTesting.restoreThreads();
-    }
-
     /** Images larger than the 7x7 first kernel's reach, so that padding, the blind spot and stacking all show. */
     private static final List<PixelSpec> SPECS = List.of(
             PixelSpec.pixelCnn(new long[]{6, 5}, 2, 4, 2),

@@ -1,14 +1,14 @@
 package org.chainrule.pipelines.train;
 
 import com.typesafe.config.Config;
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.io.SavedModel;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.learning.config.IUpdater;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,39 +20,60 @@ import java.util.Objects;
  * The settings that decide what a training run's epochs compute, recorded per segment of epochs so that a run's
  * provenance says which settings produced which epochs. {@code --resume} compares the checkpoint's last segment with
  * the new settings: a difference is refused, naming each setting, unless {@code --allow-changed-settings} is given,
- * when the new settings start a new segment.
+ * when the new settings start a new segment. A few cannot change even then, because a restored optimizer cannot take
+ * them (its kind and constants, the regularization, the clipping, the weight average): those need a new run.
  *
  * <p>The model itself is not among them: a checkpoint's weights only fit its own architecture, so a different model
  * is always refused. Settings that change no epoch's computation (epochs, patience, evaluate.batch-size) may change
  * freely.
  */
 final class RunSettings {
-    /** Config key (as in reference.conf) -> key in a recorded segment. */
-    private static final Map<String, String> KEYS = new LinkedHashMap<>();
-
-    static {
-        KEYS.put("train.seed", "seed");
-        KEYS.put("train.learning-rate", "learningRate");
-        KEYS.put("train.batch-size", "batchSize");
-        KEYS.put("train.workers", "workers");
-        KEYS.put("train.averaging-frequency", "averagingFrequency");
-        KEYS.put("train.rounds-per-call", "roundsPerCall");
-        KEYS.put("train.train-eval-rows", "trainEvalRows");
-        KEYS.put("train.valid-eval-rows", "validEvalRows");
-        KEYS.put("data (train split checksum)", "trainChecksum");
-        KEYS.put("data (valid split checksum)", "validChecksum");
-        KEYS.put("data (value encoding)", "domain");
+    /**
+     * One recorded setting.
+     *
+     * @param label     how messages name it (the config key)
+     * @param key       its key in a recorded segment
+     * @param oldKey    its key in the {@code train} section of a settings record written before segments, or null
+     * @param changeable whether {@code --allow-changed-settings} may change it on a resume
+     */
+    private record Setting(String label, String key, String oldKey, boolean changeable) {
     }
+
+    private static final List<Setting> SETTINGS = List.of(
+            new Setting("train.seed", "seed", "seed", true),
+            new Setting("train.learning-rate", "learningRate", "learning-rate", true),
+            new Setting("train.schedule", "schedule", null, true),
+            new Setting("train.optimizer (and its constants)", "optimizer", null, false),
+            new Setting("train.l2", "l2", null, false),
+            new Setting("train.weight-decay", "weightDecay", null, false),
+            new Setting("train.gradient-clip-norm", "clipNorm", null, false),
+            new Setting("train.ema", "ema", null, false),
+            new Setting("train.batch-size", "batchSize", "batch-size", true),
+            new Setting("train.workers", "workers", "workers", true),
+            new Setting("train.averaging-frequency", "averagingFrequency", "averaging-frequency", true),
+            new Setting("train.rounds-per-call", "roundsPerCall", "rounds-per-call", true),
+            new Setting("train.train-eval-rows", "trainEvalRows", "train-eval-rows", true),
+            new Setting("train.valid-eval-rows", "validEvalRows", "valid-eval-rows", true),
+            new Setting("data (train split checksum)", "trainChecksum", null, true),
+            new Setting("data (valid split checksum)", "validChecksum", null, true),
+            new Setting("data (value encoding)", "domain", null, true));
 
     private RunSettings() {
     }
 
     /** The segment the given settings make, starting at epoch {@code fromEpoch} (1-based). */
     static Map<String, Object> of(Train.Settings s, int workers, Manifest manifest, int fromEpoch) {
+        TrainingRecipe r = s.recipe();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("fromEpoch", fromEpoch);
         m.put("seed", s.seed());
-        m.put("learningRate", s.recipe().learningRate());
+        m.put("learningRate", r.learningRate());
+        m.put("schedule", r.schedule().toString());
+        m.put("optimizer", r.optimizer().toString());
+        m.put("l2", r.l2());
+        m.put("weightDecay", r.weightDecay());
+        m.put("clipNorm", r.clipNorm());
+        m.put("ema", r.ema());
         m.put("batchSize", s.schedule().batchSize());
         m.put("workers", workers);
         m.put("averagingFrequency", s.averaging().frequency());
@@ -79,11 +100,11 @@ final class RunSettings {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("fromEpoch", 1);
         if (checkpoint.settings().get("train") instanceof Map<?, ?> train) {
-            for (Map.Entry<String, String> k : KEYS.entrySet()) {
-                Object v = k.getKey().startsWith("train.") ? train.get(k.getKey().substring(6)) : null;
+            for (Setting k : SETTINGS) {
+                Object v = k.oldKey() == null ? null : train.get(k.oldKey());
                 // workers = 0 meant Spark's default parallelism, which the old record did not resolve
-                if (v != null && !(k.getValue().equals("workers") && v instanceof Number n && n.intValue() == 0)) {
-                    m.put(k.getValue(), v);
+                if (v != null && !(k.key().equals("workers") && v instanceof Number n && n.intValue() == 0)) {
+                    m.put(k.key(), v);
                 }
             }
         }
@@ -103,25 +124,32 @@ final class RunSettings {
     }
 
     /**
-     * One line per setting that differs between a recorded segment and the new one ("train.learning-rate: 0.003 in
+     * The settings that differ between a recorded segment and the new one, as lines ("train.learning-rate: 0.003 in
      * the run, 0.001 now"); settings the record does not hold are not compared (see {@link #unknown}).
+     *
+     * @param changeable true: the ones {@code --allow-changed-settings} may change; false: the ones it may not
      */
-    static List<String> changes(Map<String, Object> recorded, Map<String, Object> now) {
+    static List<String> changes(Map<String, Object> recorded, Map<String, Object> now, boolean changeable) {
         List<String> out = new ArrayList<>();
-        for (Map.Entry<String, String> k : KEYS.entrySet()) {
-            Object was = recorded.get(k.getValue());
-            Object is = now.get(k.getValue());
-            if (was != null && !same(was, is)) {
-                out.add(k.getKey() + ": " + shortly(was) + " in the run, " + shortly(is) + " now");
+        for (Setting k : SETTINGS) {
+            Object was = recorded.get(k.key());
+            Object is = now.get(k.key());
+            if (k.changeable() == changeable && was != null && !same(was, is)) {
+                out.add(k.label() + ": " + shortly(was) + " in the run, " + shortly(is) + " now");
             }
         }
         return out;
     }
 
+    /** Whether the step size (its base or its schedule) differs between two segments. */
+    static boolean stepSizeChanged(Map<String, Object> recorded, Map<String, Object> now) {
+        return !same(recorded.getOrDefault("learningRate", now.get("learningRate")), now.get("learningRate"))
+                || !same(recorded.getOrDefault("schedule", now.get("schedule")), now.get("schedule"));
+    }
+
     /** The settings an old record does not hold, so that a resume could not check them. */
     static List<String> unknown(Map<String, Object> recorded) {
-        return KEYS.entrySet().stream().filter(k -> !recorded.containsKey(k.getValue())).map(Map.Entry::getKey)
-                .toList();
+        return SETTINGS.stream().filter(k -> !recorded.containsKey(k.key())).map(Setting::label).toList();
     }
 
     private static boolean same(Object a, Object b) {
@@ -148,26 +176,28 @@ final class RunSettings {
     }
 
     /**
-     * Puts a new learning rate into a restored network's optimizer configuration, whose layers otherwise keep the rate
-     * they were trained with (DL4J's own setLearningRate skips SameDiff layers, which most models here are). The
-     * parameter-averaging workers build their networks from this configuration, and the next checkpoint records it.
+     * Puts the step size and schedule of a new recipe into a restored network's optimizer configuration, whose layers
+     * otherwise keep the ones they were trained with (DL4J's own setLearningRate skips SameDiff layers, which most
+     * models here are). Each layer takes the updater configuration the same spec builds under the new recipe (the
+     * optimizer's kind and constants are the same: a change of those is refused). The parameter-averaging workers
+     * build their networks from this configuration, and the next checkpoint records it.
      */
-    static void useLearningRate(MultiLayerNetwork net, double learningRate) {
-        for (NeuralNetConfiguration c : net.getLayerWiseConfigurations().getConfs()) {
-            Layer layer = c.getLayer();
-            List<IUpdater> updaters = layer instanceof BaseLayer b ? java.util.Arrays.asList(b.getIUpdater(),
-                    b.getBiasUpdater()) : layer instanceof AbstractSameDiffLayer sd
-                    ? java.util.Arrays.asList(sd.getUpdater(), sd.getBiasUpdater()) : List.of();
-            for (IUpdater u : updaters) {
-                if (u != null && u.hasLearningRate()) {
-                    u.setLrAndSchedule(learningRate, null);
-                }
+    static void useStepSizeOf(MultiLayerNetwork net, MultiLayerConfiguration fresh) {
+        for (int i = 0; i < fresh.getConfs().size(); i++) {
+            Layer to = net.getLayerWiseConfigurations().getConf(i).getLayer();
+            Layer from = fresh.getConf(i).getLayer();
+            if (to instanceof BaseLayer a && from instanceof BaseLayer b) {
+                a.setIUpdater(b.getIUpdater());
+                a.setBiasUpdater(b.getBiasUpdater());
+            } else if (to instanceof AbstractSameDiffLayer a && from instanceof AbstractSameDiffLayer b) {
+                a.setUpdater(b.getUpdater());
+                a.setBiasUpdater(b.getBiasUpdater());
             }
         }
     }
 
     private static String shortly(Object v) {
         String s = String.valueOf(v);
-        return s.length() > 60 ? s.substring(0, 57) + "..." : s;
+        return s.length() > 120 ? s.substring(0, 117) + "..." : s;
     }
 }

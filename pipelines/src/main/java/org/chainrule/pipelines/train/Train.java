@@ -466,16 +466,24 @@ public final class Train {
     /**
      * Compares the settings of a resume with the checkpoint's last recorded ones: refuses a difference, naming each
      * setting, unless {@code allowChangedSettings}; then the new settings start a new segment at the next epoch (and
-     * a new learning rate is put into the restored optimizer, whose configuration would otherwise keep the old one).
+     * a new step size is put into the restored optimizer, whose configuration would otherwise keep the old one).
+     * Settings a restored optimizer cannot take are refused even then.
      */
     private static void resumeSettings(Settings s, List<Map<String, Object>> segments, Map<String, Object> now,
                                        int epochsDone, MultiLayerNetwork net) {
         Map<String, Object> last = segments.get(segments.size() - 1);
-        List<String> changed = RunSettings.changes(last, now);
+        List<String> fixed = RunSettings.changes(last, now, false);
+        List<String> changed = RunSettings.changes(last, now, true);
         List<String> unknown = RunSettings.unknown(last);
         if (!unknown.isEmpty()) {
             Progress.say("train", "the checkpoint of " + s.output() + " predates recorded settings; not checked: "
                     + String.join(", ", unknown));
+        }
+        if (!fixed.isEmpty()) {
+            throw new IllegalArgumentException("cannot resume " + s.output() + " with another optimizer setup (the"
+                    + " restored optimizer keeps its own; even --allow-changed-settings cannot change it):\n  "
+                    + String.join("\n  ", fixed) + (changed.isEmpty() ? "" : "\n  " + String.join("\n  ", changed))
+                    + "\nresume with the run's settings, or train a new run");
         }
         if (changed.isEmpty()) {
             return;
@@ -491,9 +499,8 @@ public final class Train {
         Map<String, Object> next = new LinkedHashMap<>(now);
         next.put("fromEpoch", epochsDone + 1);
         segments.add(next);
-        double learningRate = s.recipe().learningRate();
-        if (((Number) last.getOrDefault("learningRate", learningRate)).doubleValue() != learningRate) {
-            RunSettings.useLearningRate(net, learningRate);
+        if (RunSettings.stepSizeChanged(last, now)) {
+            RunSettings.useStepSizeOf(net, s.spec().trainingConfiguration(s.recipe()));
         }
     }
 

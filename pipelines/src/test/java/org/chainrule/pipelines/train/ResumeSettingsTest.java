@@ -93,6 +93,18 @@ class ResumeSettingsTest {
                 .getLayerWiseConfigurations().getConf(0).getLayer();
         assertEquals(5e-4, made.getUpdater().getLearningRate(0, 0), 1e-12,
                 "the optimizer the workers are built from has the new rate");
+
+        // another optimizer cannot be put into a restored one: refused even with the flag
+        Train.Settings sgd = run(data, out, 3, 25, 5e-4, 11, true, Map.of());
+        TrainingRecipe r = sgd.recipe();
+        Train.Settings other = new Train.Settings(sgd.data(), sgd.output(), sgd.spec(), new TrainingRecipe(
+                new TrainingRecipe.Optimizer("sgd", 0.9, 0.999, 1e-8, 0.9), r.learningRate(), r.schedule(), 1e-4, 0,
+                0, 0, r.seed()), sgd.schedule(), sgd.averaging(), sgd.scoring(), true, false, Map.of(), true);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Train.run(spark, other));
+        assertTrue(e.getMessage().contains("even --allow-changed-settings") && e.getMessage().contains(
+                "train.optimizer (and its constants): Optimizer[name=adam") && e.getMessage().contains(
+                "train.l2: 0 in the run, 1.0E-4 now"), e.getMessage());
+        assertEquals(2, state(out).getInt("epochsDone"));
     }
 
     @Test
