@@ -90,7 +90,14 @@ public final class OutputGuard {
     private static void checkAncestors(String output, String job, Configuration conf) {
         Path p = new Path(canonical(output, conf)).getParent();
         while (p != null) {
-            Artefact.Found found = Artefact.at(p.toString(), conf);
+            Artefact.Found found;
+            try {
+                found = Artefact.at(p.toString(), conf);
+            } catch (UncheckedIOException e) {
+                // a directory this user may not look into (a cluster's / or /user): no output of ours is there
+                p = p.getParent();
+                continue;
+            }
             if (found.state() == Artefact.State.ARTEFACT && found.kind() != Artefact.RUN) {
                 throw new IllegalArgumentException(job + " output " + output + " lies inside " + p + ", which holds "
                         + found.describe() + "; an output may lie inside a run directory, not inside another"
