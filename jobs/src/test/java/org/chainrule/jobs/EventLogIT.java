@@ -46,7 +46,8 @@ class EventLogIT {
         for (JsonNode e : log) {
             if (e.path("Event").asText().equals("SparkListenerJobStart")) {
                 JsonNode p = e.path("Properties");
-                assertEquals("chainrule-train", p.path("spark.jobGroup.id").asText(), "job group of " + e.path("Job ID"));
+                assertEquals("chainrule-train", p.path("spark.jobGroup.id").asText(),
+                        "job group of " + e.path("Job ID"));
                 String d = p.path("spark.job.description").asText(null);
                 assertNotNull(d, "job " + e.path("Job ID") + " has no description");
                 descriptions.add(d);
@@ -56,8 +57,8 @@ class EventLogIT {
                 "train epoch 1/2: averaging round 1 of ", "train epoch 2/2: averaging round ",
                 "train epoch 2/2: train and validation NLL", "train epoch 2/2: save checkpoint and metrics",
                 "train metrics: epoch 1/2", "train metrics: epoch 2/2")) {
-            assertTrue(descriptions.stream().anyMatch(d -> d.startsWith(phase)), "no job described '" + phase + "...' in "
-                    + descriptions);
+            assertTrue(descriptions.stream().anyMatch(d -> d.startsWith(phase)),
+                    "no job described '" + phase + "...' in " + descriptions);
         }
 
         // chainrule.train.* accumulators on the stages that published them, by epoch

@@ -34,6 +34,8 @@ import java.util.Map;
  *
  * <p>Enabled with {@code spark.plugins=org.chainrule.pipelines.spark.TaskThreads}; the jobs add it for you
  * ({@link #enable}). Work outside tasks (the driver's own ND4J calls) keeps ND4J's defaults or {@code OMP_NUM_THREADS}.
+ * The first task of an executor loads ND4J if nothing had (about 1.4 s here), which only jobs without ND4J work, such
+ * as prepare, would otherwise have saved.
  */
 public final class TaskThreads implements SparkPlugin {
     private static final Logger LOG = LoggerFactory.getLogger(TaskThreads.class);

@@ -13,12 +13,12 @@ import java.util.List;
  * {@code .step} (minibatches fitted so far, all epochs), {@code .examples_per_second}, {@code .train_nll_nats} and
  * {@code .valid_nll_nats}.
  *
- * <p>A named accumulator only appears in the UI and the event log on a stage whose tasks updated it, and the metrics are
- * known on the driver. So each publication resets the accumulators on the driver and runs one tiny job (one task,
+ * <p>A named accumulator only appears in the UI and the event log on a stage whose tasks updated it, and the metrics
+ * are known on the driver. So each publication resets the accumulators on the driver and runs one tiny job (one task,
  * described "train metrics: epoch 3/20") whose task adds the new values: its stage page lists them, its
  * {@code SparkListenerStageCompleted} and {@code SparkListenerTaskEnd} events carry them into the event log and the
- * history server, and a user's {@code SparkListener} reads them from {@code StageInfo.accumulables()}. Each value is the
- * latest reading, not a sum over epochs. One publication per epoch costs one task, a few milliseconds.
+ * history server, and a user's {@code SparkListener} reads them from {@code StageInfo.accumulables()}. Each value is
+ * the latest reading, not a sum over epochs. One publication per epoch costs one task, a few milliseconds.
  */
 public final class TrainMetrics {
     /** The accumulator names' common prefix. */

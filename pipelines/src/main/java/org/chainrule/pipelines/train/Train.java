@@ -250,16 +250,18 @@ public final class Train {
                 long steps = fitEpoch(jsc, net, train, s, manifest.domain(), workers, epoch, dims, runStart,
                         startEpoch);
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                JobLabels.describe(spark, "train epoch %d/%d: train and validation NLL", epoch + 1, s.schedule().epochs());
+                JobLabels.describe(spark, "train epoch %d/%d: train and validation NLL", epoch + 1,
+                        s.schedule().epochs());
                 Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), net, manifest.domain()));
                 double trainNll = Scorer.meanNll(trainEval, payload, dims, s.scoring().batchSize())[0];
                 double validNll = Scorer.meanNll(validEval, payload, dims, s.scoring().batchSize())[0];
                 payload.destroy();
                 history.add(new EpochMetrics(epoch + 1, steps, trainNll, validNll, seconds, trainRows / seconds));
                 boolean improved = validNll < best;
-                metrics.epochDone(epoch + 1, s.schedule().epochs(), history.stream().mapToLong(EpochMetrics::steps).sum(),
-                        trainRows / seconds, trainNll, validNll);
-                JobLabels.describe(spark, "train epoch %d/%d: save checkpoint and metrics", epoch + 1, s.schedule().epochs());
+                metrics.epochDone(epoch + 1, s.schedule().epochs(),
+                        history.stream().mapToLong(EpochMetrics::steps).sum(), trainRows / seconds, trainNll, validNll);
+                JobLabels.describe(spark, "train epoch %d/%d: save checkpoint and metrics", epoch + 1,
+                        s.schedule().epochs());
                 Map<String, Object> provenance = provenance(s, manifest, history.size());
                 SavedModel current = new SavedModel(s.spec(), net, manifest.domain(), s.record(), provenance);
                 if (improved) {
@@ -391,8 +393,9 @@ public final class Train {
             for (long from = 0; from < lastStep; from += perCall) {
                 long lo = from;
                 long hi = Math.min(lastStep, from + perCall);
-                JobLabels.describe(jsc, "train epoch %d/%d: averaging %s", epoch + 1, s.schedule().epochs(), JobLabels.range(
-                        "round", lo / perRound + 1, (hi + perRound - 1) / perRound, (lastStep + perRound - 1) / perRound));
+                JobLabels.describe(jsc, "train epoch %d/%d: averaging %s", epoch + 1, s.schedule().epochs(),
+                        JobLabels.range("round", lo / perRound + 1, (hi + perRound - 1) / perRound,
+                                (lastStep + perRound - 1) / perRound));
                 MultiLayerNetwork after = sparkNet.fit(batches.filter(t -> t._2() >= lo && t._2() < hi).keys());
                 if (after != net) {
                     net.setParams(after.params());
