@@ -19,6 +19,7 @@ import org.chainrule.pipelines.data.Shards;
 import org.chainrule.pipelines.io.Json;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.SavedModel;
+import org.chainrule.pipelines.spark.JobLabels;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -102,12 +103,14 @@ public final class Evaluate {
         long expected = manifest.split(s.split(), s.data()).rows();
         long start = System.nanoTime();
         Progress.say("evaluate", "scoring " + expected + " rows of " + s.data() + "/" + s.split() + " with " + s.model());
+        JobLabels.describe(spark, "evaluate %s: score", s.split());
         JavaRDD<Row> rows = Scorer.score(Shards.read(spark, s.data(), s.split(), manifest), payload, dims,
                 s.batchSize()).map(r -> RowFactory.create(r.rowId(), r.logProbNats(),
                 Units.bitsPerDim(-r.logProbNats(), dims)));
         spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/scores.parquet");
         double seconds = (System.nanoTime() - start) / 1e9;
 
+        JobLabels.describe(spark, "evaluate %s: summary", s.split());
         Dataset<Row> back = spark.read().parquet(staging + "/scores.parquet");
         Row agg = back.agg(functions.count("*"), functions.mean(functions.negate(functions.col("log_prob_nats"))),
                 functions.stddev_samp("log_prob_nats"), functions.sum(functions.when(
