@@ -8,6 +8,8 @@ import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.sample.Interpolate;
 import org.chainrule.pipelines.sample.Sample;
 import org.chainrule.pipelines.train.Train;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,9 +30,17 @@ import java.util.function.Consumer;
         subcommands = {Main.PrepareCommand.class, Main.TrainCommand.class, Main.EvaluateCommand.class,
                 Main.SampleCommand.class, Main.InterpolateCommand.class})
 public final class Main implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code = run(args);
+        // A YARN cluster-mode driver runs inside the application master, which reports success when main returns;
+        // System.exit would make it report a failure ("Shutdown hook called before final status was reported").
+        if (code == 0 && "yarn".equals(System.getProperty("spark.master"))
+                && "cluster".equals(System.getProperty("spark.submit.deployMode"))) {
+            return;
+        }
+        System.exit(code);
     }
 
     /** Runs the command line and returns the exit code (0 ok, 1 job failed, 2 bad configuration or usage). */
@@ -118,21 +128,30 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--print-config", description = "print the resolved configuration and exit")
         boolean printConfig;
 
+        @Option(names = {"-q", "--quiet"}, description = "print only warnings and errors")
+        boolean quiet;
+
+        @Option(names = {"-v", "--verbose"}, description = "also print Spark's own INFO messages and each Spark phase"
+                + " as it starts (scripts/submit.sh: also the launcher's command line)")
+        boolean verbose;
+
         Settings settings() {
             return Settings.load(config, overrides);
         }
 
         @Override
         public Integer call() {
+            Verbosity verbosity = Verbosity.of(quiet, verbose);
+            verbosity.apply();
             Settings s = settings();
-            s.notes().forEach(n -> System.err.println("chainrule: note: " + n));
+            s.notes().forEach(n -> LOG.warn("note: {}", n));
             if (printConfig) {
                 System.out.println(s.render());
                 return 0;
             }
             Consumer<SparkSession> job = prepareJob(s);
-            SparkSession spark = SparkSession.builder().appName("chainrule " + getClass().getSimpleName()
-                    .replace("Command", "").toLowerCase()).getOrCreate();
+            SparkSession spark = JobSession.start(getClass().getSimpleName().replace("Command", "").toLowerCase(),
+                    verbosity);
             try {
                 job.accept(spark);
                 return 0;

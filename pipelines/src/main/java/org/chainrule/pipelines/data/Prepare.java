@@ -19,6 +19,7 @@ import org.chainrule.pipelines.io.Artefact;
 import org.chainrule.pipelines.io.HadoopConf;
 import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
+import org.chainrule.pipelines.spark.JobLabels;
 import scala.Tuple2;
 
 import java.io.IOException;
@@ -240,6 +241,7 @@ public final class Prepare {
         String format = src.format();
         Encoding enc = s.encoding();
         Map<String, Object> textFacts = new LinkedHashMap<>();
+        JobLabels.describe(spark, "prepare: read sources");
         Readers.Options opt = format.equals("text") ? TextScan.options(jsc, files, src.readers(), conf, textFacts)
                 : src.readers();
         Settings settings = opt == src.readers() ? s : new Settings(src.withReaders(opt), s.encoding(), s.shape(),
@@ -266,6 +268,7 @@ public final class Prepare {
         records.mapToPair(r -> new Tuple2<>(r.split() + "/" + r.fileIndex(), 1L)).countByKey()
                 .forEach((k, v) -> perFile.put(k, v));
         Holdout h = s.holdout();
+        JobLabels.describe(spark, "prepare: check records");
         Ordinals ord = Ordinals.of(files, perFile, s.sources().limit(), h.validationRows(), h.testRows(),
                 h.mode().equals("shuffled"), h.seed());
         JavaRDD<Placed> placed = records.map(r -> ord.place(r)).filter(p -> p.split() != null);
@@ -287,6 +290,7 @@ public final class Prepare {
                 msg.append("\nFix the input, or set prepare.on-bad-row = quarantine to set them aside and count them.");
                 throw new IllegalArgumentException(msg.toString());
             }
+            JobLabels.describe(spark, "prepare: quarantine bad records");
             bad.mapToPair(p -> new Tuple2<>(p.split(), 1L)).countByKey().forEach((k, v) -> rejected.put(k, v));
             JavaRDD<Row> rows = bad.map(p -> RowFactory.create(p.split(), p.record().file(), p.record().row() + 1,
                     p.record().column() < 0 ? null : p.record().column() + 1, p.record().error()));
@@ -296,6 +300,7 @@ public final class Prepare {
         Map<String, Manifest.Split> splits = new LinkedHashMap<>();
         for (String split : List.of("train", "valid", "test")) {
             JavaRDD<Placed> good = placed.filter(p -> p.record().ok() && p.split().equals(split));
+            JobLabels.describe(spark, "prepare: write %s shards", split);
             splits.put(split, writeSplit(spark, good, staging + "/" + split, s.shards()));
         }
         Map<String, Object> details = new LinkedHashMap<>();
@@ -314,6 +319,7 @@ public final class Prepare {
                 skipped.subList(0, Math.min(MAX_LISTED, skipped.size()))));
         details.putAll(textFacts);
         details.put("created", Instant.now().toString());
+        JobLabels.describe(spark, "prepare: classes and standardization");
         JavaRDD<SourceRecord> trainRows = placed.filter(p -> p.record().ok() && p.split().equals("train"))
                 .map(Placed::record);
         int classes = trainRows.map(SourceRecord::label).fold(-1, Math::max) + 1;

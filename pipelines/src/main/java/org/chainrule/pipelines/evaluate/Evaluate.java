@@ -21,6 +21,7 @@ import org.chainrule.pipelines.io.Json;
 import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.SavedModel;
+import org.chainrule.pipelines.spark.JobLabels;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -105,6 +106,7 @@ public final class Evaluate {
         long expected = manifest.split(s.split(), s.data()).rows();
         long start = System.nanoTime();
         Progress.say("evaluate", "scoring " + expected + " rows of " + s.data() + "/" + s.split() + " with " + s.model());
+        JobLabels.describe(spark, "evaluate %s: score", s.split());
         Shards.Tallied data = Shards.readTallied(spark, s.data(), s.split(), manifest);
         JavaRDD<Row> rows = Scorer.score(data.rows(), payload, dims, s.batchSize()).map(r -> RowFactory.create(
                 r.rowId(), r.logProbNats(), Units.bitsPerDim(-r.logProbNats(), dims)));
@@ -113,6 +115,7 @@ public final class Evaluate {
         data.verify();
         double seconds = (System.nanoTime() - start) / 1e9;
 
+        JobLabels.describe(spark, "evaluate %s: summary", s.split());
         Dataset<Row> back = spark.read().parquet(staging + "/scores.parquet");
         Row agg = back.agg(functions.count("*"), functions.mean(functions.negate(functions.col("log_prob_nats"))),
                 functions.stddev_samp("log_prob_nats"), functions.sum(functions.when(

@@ -31,6 +31,8 @@ import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.Pictures;
 import org.chainrule.pipelines.io.SavedModel;
+import org.chainrule.pipelines.spark.JobLabels;
+import org.chainrule.pipelines.spark.TrainMetrics;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.api.Repartition;
@@ -254,6 +256,7 @@ public final class Train {
         }
 
         int dims = manifest.dims();
+        JobLabels.describe(spark, "train: read data");
         JavaRDD<Example> train = Shards.read(spark, s.data(), "train", manifest).persist(StorageLevel.MEMORY_AND_DISK_SER());
         JavaRDD<Example> valid = Shards.read(spark, s.data(), "valid", manifest).persist(StorageLevel.MEMORY_AND_DISK_SER());
         long trainRows = manifest.split("train", s.data()).rows();
@@ -286,6 +289,7 @@ public final class Train {
             int sinceBest = sinceBest(history);
             long runStart = System.nanoTime();
             int startEpoch = history.size();
+            TrainMetrics metrics = TrainMetrics.register(jsc);
             for (int epoch = startEpoch; epoch < s.schedule().epochs(); epoch++) {
                 if (s.schedule().patience() > 0 && sinceBest >= s.schedule().patience()) {
                     Progress.say("train", "early stop: no better validation NLL for " + sinceBest + " epochs");
@@ -295,12 +299,18 @@ public final class Train {
                 long steps = fitEpoch(jsc, net, train, s, manifest.domain(), workers, epoch, dims, runStart,
                         startEpoch);
                 double seconds = (System.nanoTime() - t0) / 1e9;
+                JobLabels.describe(spark, "train epoch %d/%d: train and validation NLL", epoch + 1,
+                        s.schedule().epochs());
                 Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), net, manifest.domain()));
                 double trainNll = Scorer.meanNll(trainEval, payload, dims, s.scoring().batchSize())[0];
                 double validNll = Scorer.meanNll(validEval, payload, dims, s.scoring().batchSize())[0];
                 payload.destroy();
                 history.add(new EpochMetrics(epoch + 1, steps, trainNll, validNll, seconds, trainRows / seconds));
                 boolean improved = validNll < best;
+                metrics.epochDone(epoch + 1, s.schedule().epochs(),
+                        history.stream().mapToLong(EpochMetrics::steps).sum(), trainRows / seconds, trainNll, validNll);
+                JobLabels.describe(spark, "train epoch %d/%d: save checkpoint and metrics", epoch + 1,
+                        s.schedule().epochs());
                 Map<String, Object> provenance = provenance(s, manifest, history.size());
                 provenance.put("settingsByEpoch", segments);
                 SavedModel current = new SavedModel(s.spec(), net, manifest.domain(), s.record(), provenance);
@@ -422,6 +432,7 @@ public final class Train {
                 workers, dims)
                 .persist(StorageLevel.MEMORY_ONLY());
         try {
+            JobLabels.describe(jsc, "train epoch %d/%d: shuffle into minibatches", epoch + 1, s.schedule().epochs());
             long total = batches.count();
             long lastStep = batches.values().reduce(Math::max) + 1; // steps interleave partitions, so may skip some
             long perRound = (long) workers * s.averaging().frequency();
@@ -434,6 +445,9 @@ public final class Train {
             for (long from = 0; from < lastStep; from += perCall) {
                 long lo = from;
                 long hi = Math.min(lastStep, from + perCall);
+                JobLabels.describe(jsc, "train epoch %d/%d: averaging %s", epoch + 1, s.schedule().epochs(),
+                        JobLabels.range("round", lo / perRound + 1, (hi + perRound - 1) / perRound,
+                                (lastStep + perRound - 1) / perRound));
                 MultiLayerNetwork after = sparkNet.fit(batches.filter(t -> t._2() >= lo && t._2() < hi).keys());
                 if (after != net) {
                     net.setParams(after.params());
