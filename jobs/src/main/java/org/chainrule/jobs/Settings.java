@@ -27,6 +27,8 @@ import org.chainrule.pipelines.data.Readers;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.sample.Interpolate;
 import org.chainrule.pipelines.sample.Sample;
+import org.chainrule.pipelines.score.Score;
+import org.chainrule.pipelines.score.ValueRule;
 import org.chainrule.pipelines.train.Train;
 
 import java.io.File;
@@ -519,6 +521,32 @@ public final class Settings {
                 integer("evaluate.batch-size", 1, 1_000_000), overwrite);
         check();
         return s;
+    }
+
+    /** Settings of the score job. */
+    public Score.Settings score(boolean overwrite) {
+        String format = oneOf("score.format", Score.FORMATS);
+        List<String> columns = strings("score.columns");
+        if (columns.isEmpty()) {
+            problems.add(ROOT + ".score.columns lists no columns (--columns): name the model's value columns (e.g."
+                    + " p0..p783) or the one column holding whole events");
+        }
+        List<String> keep = strings("score.keep");
+        String delimiter = read("score.csv.delimiter", () -> config.getString("score.csv.delimiter"), ",");
+        if (delimiter.length() != 1) {
+            problems.add(ROOT + ".score.csv.delimiter must be one character, got '" + delimiter + "'");
+        }
+        String model = str("score.model");
+        String input = str("score.input");
+        String label = read("score.label-column", () -> config.getString("score.label-column"), "");
+        List<String> partitionBy = strings("score.partition-by");
+        String binarize = oneOf("score.binarize", ValueRule.MODES);
+        int batchSize = integer("score.batch-size", 1, 1_000_000);
+        Score.Csv csv = new Score.Csv(bool("score.csv.header"), delimiter, bool("score.csv.infer-schema"));
+        String output = str("score.output");
+        check();
+        return new Score.Settings(model, input, format, columns, keep, label, partitionBy, binarize, batchSize, csv,
+                output, overwrite);
     }
 
     /** Settings of the interpolate job. */

@@ -33,12 +33,14 @@ public final class FeatureColumns implements Serializable {
     private final String[] names;
     private final int[] ordinals;
     private final boolean whole;
+    private final boolean stored;
     private final int dims;
 
-    private FeatureColumns(String[] names, int[] ordinals, boolean whole, int dims) {
+    private FeatureColumns(String[] names, int[] ordinals, boolean whole, boolean stored, int dims) {
         this.names = names;
         this.ordinals = ordinals;
         this.whole = whole;
+        this.stored = stored;
         this.dims = dims;
     }
 
@@ -93,7 +95,7 @@ public final class FeatureColumns implements Serializable {
             boolean numericArray = t instanceof ArrayType a && (a.elementType() instanceof NumericType
                     || a.elementType() instanceof StringType);
             if (numericArray || t.equals(SQLDataTypes.VectorType()) || t instanceof BinaryType || t instanceof StringType && text) {
-                return new FeatureColumns(names.toArray(String[]::new), ordinals, true, dims);
+                return new FeatureColumns(names.toArray(String[]::new), ordinals, true, t instanceof BinaryType, dims);
             }
             if (dims > 1) {
                 throw new IllegalArgumentException("column " + names.get(0) + " is " + t.simpleString()
@@ -113,7 +115,7 @@ public final class FeatureColumns implements Serializable {
                         + ", not a number");
             }
         }
-        return new FeatureColumns(names.toArray(String[]::new), ordinals, false, dims);
+        return new FeatureColumns(names.toArray(String[]::new), ordinals, false, false, dims);
     }
 
     static int ordinal(StructType schema, String name) {
@@ -130,6 +132,11 @@ public final class FeatureColumns implements Serializable {
     /** The columns read, in order. */
     public List<String> names() {
         return List.of(names);
+    }
+
+    /** One phrase for the summary: what is done to the values read from these columns. */
+    public String describeEncoding(ValueRule rule) {
+        return stored ? rule.forStored().describe() + ", stored as prepare writes them" : rule.describe();
     }
 
     /**

@@ -119,7 +119,7 @@ public final class Score {
         Dataset<Row> scored = scorer.score(pruned, keep);
         Progress.say("score", String.format("scoring %s (%s) with %s (%s): values from %s; %s; keeping %s%s",
                 s.input(), s.format(), s.model(), scorer.model().spec().type(), describe(plan.features()),
-                plan.rule().describe(), keep.size() > 12 ? keep.subList(0, 12) + " and " + (keep.size() - 12)
+                plan.features().describeEncoding(plan.rule()), keep.size() > 12 ? keep.subList(0, 12) + " and " + (keep.size() - 12)
                         + " more" : keep, partitionBy.isEmpty() ? "" : "; partitioned by " + partitionBy));
         return Outputs.staged(s.output(), hconf, staging -> write(spark, s, scorer, plan, scored, partitionBy,
                 staging));
@@ -158,15 +158,15 @@ public final class Score {
         summary.put("input", s.input());
         summary.put("format", s.format());
         summary.put("columns", describe(plan.features()));
-        summary.put("encoding", plan.rule().describe());
+        summary.put("encoding", plan.features().describeEncoding(plan.rule()));
         summary.put("count", count);
         summary.put("scored", scoredRows);
         summary.put("errors", count - scoredRows);
         summary.put("errorsByKind", byKind);
         summary.put("errorExamples", examples);
-        summary.put("meanNllNats", meanNll);
+        summary.put("meanNllNats", scoredRows > 0 ? meanNll : null); // JSON has no NaN
         summary.put("stdErrNats", stdErr);
-        summary.put("bitsPerDim", Units.bitsPerDim(meanNll, dims));
+        summary.put("bitsPerDim", scoredRows > 0 ? Units.bitsPerDim(meanNll, dims) : null);
         summary.put("dims", dims);
         summary.put("nonFiniteRows", agg.get(4) == null ? 0L : ((Number) agg.get(4)).longValue());
         String caveat = Evaluate.putUnits(summary, scorer.model().spec(), scorer.model().domain(), meanNll);
@@ -174,10 +174,11 @@ public final class Score {
         summary.put("seconds", seconds);
         summary.put("rowsPerSecond", count / seconds);
         Outputs.writeText(staging + "/summary.json", Json.render(summary), spark.sparkContext().hadoopConfiguration());
-        Progress.say("score", String.format("%d rows: %d scored, %d refused%s; mean NLL %.3f ± %.3f nats (%.4f"
-                        + " bits/dim)%s, %.0f rows/s -> %s", count, scoredRows, count - scoredRows,
-                byKind.isEmpty() ? "" : " " + byKind, meanNll, stdErr, Units.bitsPerDim(meanNll, dims),
-                caveat == null ? "" : " [bound/estimate: see summary.json]", count / seconds, s.output()));
+        Progress.say("score", String.format("%d rows: %d scored, %d refused%s; %s, %.0f rows/s -> %s", count,
+                scoredRows, count - scoredRows, byKind.isEmpty() ? "" : " " + byKind, scoredRows == 0 ? "nothing scored"
+                        : String.format("mean NLL %.3f ± %.3f nats (%.4f bits/dim)%s", meanNll, stdErr,
+                        Units.bitsPerDim(meanNll, dims), caveat == null ? "" : " [bound/estimate: see summary.json]"),
+                count / seconds, s.output()));
         return summary;
     }
 
