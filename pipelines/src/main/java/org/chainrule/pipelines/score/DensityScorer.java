@@ -13,12 +13,12 @@ import org.apache.spark.ml.util.DefaultParamsReadable;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.SavedModel;
@@ -249,8 +249,12 @@ public final class DensityScorer extends Model<DensityScorer> implements Default
 
     // ------------------------------------------------------------------------------------------------ transform
 
-    /** How a schema is scored: where the values and the label are, what is kept, and the output schema. */
-    record Plan(FeatureColumns features, ValueRule rule, int labelOrdinal, int[] kept, StructType output) {
+    /**
+     * How a schema is scored: the columns handed to the row scorer (the kept ones, then the label, then the values),
+     * where the values and the label are among them, and the output schema.
+     */
+    record Plan(FeatureColumns features, ValueRule rule, Column[] select, int valuesOrdinal, int labelOrdinal,
+                int[] kept, StructType output) {
     }
 
     Plan plan(StructType schema, List<String> keep) {
@@ -263,23 +267,29 @@ public final class DensityScorer extends Model<DensityScorer> implements Default
         FeatureColumns features = FeatureColumns.resolve(schema, requested, m.dims(), m.spec().eventShape(),
                 m.domain().vocabulary() != null);
         ValueRule rule = ValueRule.of(m.domain(), getOrDefault(binarize), m.contextSize());
+        List<Column> select = new ArrayList<>();
+        int[] kept = new int[keep.size()];
+        StructType output = new StructType();
+        for (int k = 0; k < keep.size(); k++) {
+            output = output.add(schema.fields()[FeatureColumns.ordinal(schema, keep.get(k))]);
+            select.add(FeatureColumns.quoted(keep.get(k)));
+            kept[k] = k;
+        }
         int labelOrdinal = -1;
         if (m.contextSize() > 0) {
             if (!isSet(labelCol)) {
                 throw new IllegalArgumentException("the model is conditioned on a class label (0.."
                         + (m.contextSize() - 1) + "): set labelCol (--label-column) to the column holding it");
             }
-            labelOrdinal = FeatureColumns.ordinal(schema, getOrDefault(labelCol));
+            FeatureColumns.ordinal(schema, getOrDefault(labelCol));
+            labelOrdinal = select.size();
+            select.add(FeatureColumns.quoted(getOrDefault(labelCol)).as("__chainrule_label"));
         } else if (isSet(labelCol)) {
             throw new IllegalArgumentException("the model is not conditioned on a label; unset labelCol ("
                     + getOrDefault(labelCol) + ")");
         }
-        int[] kept = new int[keep.size()];
-        StructType output = new StructType();
-        for (int k = 0; k < keep.size(); k++) {
-            kept[k] = FeatureColumns.ordinal(schema, keep.get(k));
-            output = output.add(schema.fields()[kept[k]]);
-        }
+        int valuesOrdinal = select.size();
+        select.add(features.values().as("__chainrule_values"));
         Set<String> names = new HashSet<>(keep);
         for (Param<String> p : List.of(logProbCol, nllCol, bitsPerDimCol, errorCol)) {
             String name = getOrDefault(p);
@@ -288,12 +298,11 @@ public final class DensityScorer extends Model<DensityScorer> implements Default
                         + " another output); set " + p.name() + " to another name");
             }
         }
-        output = output.add(new StructField(getOrDefault(logProbCol), DataTypes.DoubleType, true,
-                        org.apache.spark.sql.types.Metadata.empty()))
+        output = output.add(getOrDefault(logProbCol), DataTypes.DoubleType, true)
                 .add(getOrDefault(nllCol), DataTypes.DoubleType, true)
                 .add(getOrDefault(bitsPerDimCol), DataTypes.DoubleType, true)
                 .add(getOrDefault(errorCol), DataTypes.StringType, true);
-        return new Plan(features, rule, labelOrdinal, kept, output);
+        return new Plan(features, rule, select.toArray(Column[]::new), valuesOrdinal, labelOrdinal, kept, output);
     }
 
     @Override
@@ -312,8 +321,8 @@ public final class DensityScorer extends Model<DensityScorer> implements Default
         Plan plan = plan(input.schema(), keep);
         Broadcast<ScoringModel> broadcast = JavaSparkContext.fromSparkContext(input.sparkSession().sparkContext())
                 .broadcast(scoring());
-        return input.mapPartitions(new RowScorer(broadcast, plan.features(), plan.rule(), plan.labelOrdinal(),
-                plan.kept(), getBatchSize()), Encoders.row(plan.output()));
+        return input.select(plan.select()).mapPartitions(new RowScorer(broadcast, plan.features(), plan.rule(),
+                plan.valuesOrdinal(), plan.labelOrdinal(), plan.kept(), getBatchSize()), Encoders.row(plan.output()));
     }
 
     @Override

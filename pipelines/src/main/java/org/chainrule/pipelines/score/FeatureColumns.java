@@ -3,7 +3,8 @@ package org.chainrule.pipelines.score;
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.SQLDataTypes;
-import org.apache.spark.sql.Row;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
@@ -27,18 +28,20 @@ import java.util.regex.Pattern;
  * column per value, in event order (named, or as a range such as {@code p0..p783}), or one column that holds a whole
  * event: an array of numbers, a Spark ML vector, a string (text models: one character per value), or a binary column
  * holding the values as prepare stores them (one unsigned byte each, or float32 little-endian for real data).
+ *
+ * <p>Separate value columns are packed into one array by Spark SQL ({@link #values()}) before rows reach Java:
+ * Spark hands over one array column faster than hundreds of columns (reading 200,000 rows of 784 integer columns in
+ * a fresh local[2] JVM: 10.2 s as one array, 13.0 s as separate columns).
  */
 public final class FeatureColumns implements Serializable {
     private static final Pattern RANGE = Pattern.compile("(.*?)(\\d+)\\.\\.(?:\\1)?(\\d+)");
     private final String[] names;
-    private final int[] ordinals;
     private final boolean whole;
     private final boolean stored;
     private final int dims;
 
-    private FeatureColumns(String[] names, int[] ordinals, boolean whole, boolean stored, int dims) {
+    private FeatureColumns(String[] names, boolean whole, boolean stored, int dims) {
         this.names = names;
-        this.ordinals = ordinals;
         this.whole = whole;
         this.stored = stored;
         this.dims = dims;
@@ -95,7 +98,11 @@ public final class FeatureColumns implements Serializable {
             boolean numericArray = t instanceof ArrayType a && (a.elementType() instanceof NumericType
                     || a.elementType() instanceof StringType);
             if (numericArray || t.equals(SQLDataTypes.VectorType()) || t instanceof BinaryType || t instanceof StringType && text) {
-                return new FeatureColumns(names.toArray(String[]::new), ordinals, true, t instanceof BinaryType, dims);
+                return new FeatureColumns(names.toArray(String[]::new), true, t instanceof BinaryType, dims);
+            }
+            if (t instanceof ArrayType a && a.elementType() instanceof ArrayType) {
+                throw new IllegalArgumentException("column " + names.get(0) + " is " + t.simpleString()
+                        + ": give the values as one flat array, in row-major event order (Spark SQL's flatten)");
             }
             if (dims > 1) {
                 throw new IllegalArgumentException("column " + names.get(0) + " is " + t.simpleString()
@@ -115,7 +122,7 @@ public final class FeatureColumns implements Serializable {
                         + ", not a number");
             }
         }
-        return new FeatureColumns(names.toArray(String[]::new), ordinals, false, false, dims);
+        return new FeatureColumns(names.toArray(String[]::new), false, false, dims);
     }
 
     static int ordinal(StructType schema, String name) {
@@ -139,22 +146,26 @@ public final class FeatureColumns implements Serializable {
         return stored ? rule.forStored().describe() + ", stored as prepare writes them" : rule.describe();
     }
 
+    /** The column this reads: the whole-event column, or the value columns packed into one array (nulls kept). */
+    public Column values() {
+        if (whole) {
+            return quoted(names[0]);
+        }
+        return functions.array(Arrays.stream(names).map(FeatureColumns::quoted).toArray(Column[]::new));
+    }
+
+    /** A column by its name, even when the name holds a dot. */
+    static Column quoted(String name) {
+        return functions.col("`" + name.replace("`", "``") + "`");
+    }
+
     /**
-     * Reads one row's event into {@code out[offset .. offset + dims)}.
+     * Reads one event, as {@link #values()} gives it, into {@code out[offset .. offset + dims)}.
      *
      * @return null, or why the row cannot be scored (its kind, a colon, the details)
      */
-    public String read(Row row, ValueRule rule, float[] out, int offset) {
-        if (whole) {
-            return readEvent(row.get(ordinals[0]), names[0], dims, rule, out, offset);
-        }
-        for (int d = 0; d < dims; d++) {
-            String why = put(row.get(ordinals[d]), names[d], rule, out, offset + d, -1);
-            if (why != null) {
-                return why;
-            }
-        }
-        return null;
+    public String read(Object values, ValueRule rule, float[] out, int offset) {
+        return readEvent(values, whole ? names[0] : null, whole ? null : names, dims, rule, out, offset);
     }
 
     /**
@@ -164,6 +175,12 @@ public final class FeatureColumns implements Serializable {
      * @return null, or why it cannot be scored
      */
     public static String readEvent(Object value, String name, int dims, ValueRule rule, float[] out, int offset) {
+        return readEvent(value, name, null, dims, rule, out, offset);
+    }
+
+    /** As above; {@code columns} names the elements when they came from separate columns (then name is null). */
+    private static String readEvent(Object value, String name, String[] columns, int dims, ValueRule rule,
+                                    float[] out, int offset) {
         if (value == null) {
             return "null value: " + name + " is null";
         }
@@ -173,7 +190,8 @@ public final class FeatureColumns implements Serializable {
                 return wrongWidth(name, n, dims);
             }
             for (int d = 0; d < dims; d++) {
-                String why = put(seq.apply(d), name, rule, out, offset + d, d);
+                String why = columns != null ? put(seq.apply(d), columns[d], rule, out, offset + d, -1)
+                        : put(seq.apply(d), name, rule, out, offset + d, d);
                 if (why != null) {
                     return why;
                 }

@@ -27,19 +27,22 @@ final class RowScorer implements MapPartitionsFunction<Row, Row> {
     private final Broadcast<ScoringModel> model;
     private final FeatureColumns features;
     private final ValueRule rule;
+    private final int valuesOrdinal;
     private final int labelOrdinal;
     private final int[] kept;
     private final int batchSize;
 
     /**
-     * @param labelOrdinal the label column of a class-conditional model, or -1
-     * @param kept         the input columns copied to the output, in output order
+     * @param valuesOrdinal the column of {@link FeatureColumns#values()}
+     * @param labelOrdinal  the label column of a class-conditional model, or -1
+     * @param kept          the input columns copied to the output, in output order
      */
-    RowScorer(Broadcast<ScoringModel> model, FeatureColumns features, ValueRule rule, int labelOrdinal, int[] kept,
-              int batchSize) {
+    RowScorer(Broadcast<ScoringModel> model, FeatureColumns features, ValueRule rule, int valuesOrdinal,
+              int labelOrdinal, int[] kept, int batchSize) {
         this.model = model;
         this.features = features;
         this.rule = rule;
+        this.valuesOrdinal = valuesOrdinal;
         this.labelOrdinal = labelOrdinal;
         this.kept = kept;
         this.batchSize = batchSize;
@@ -65,7 +68,7 @@ final class RowScorer implements MapPartitionsFunction<Row, Row> {
         int ok = 0;
         for (int i = 0; i < n; i++) {
             Row r = batch.get(i);
-            String why = features.read(r, rule, values, ok * dims);
+            String why = features.read(r.get(valuesOrdinal), rule, values, ok * dims);
             if (why == null && labels != null) {
                 Object label = r.get(labelOrdinal);
                 labels[ok] = rule.label(label);

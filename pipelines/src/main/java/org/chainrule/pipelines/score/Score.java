@@ -106,17 +106,8 @@ public final class Score {
                         + keep);
             }
         }
-        Set<String> needed = new LinkedHashSet<>(keep);
-        needed.addAll(FeatureColumns.expand(s.columns(), input.schema()));
-        if (!s.labelColumn().isEmpty()) {
-            needed.add(s.labelColumn());
-        }
-        for (String c : needed) {
-            FeatureColumns.ordinal(input.schema(), c); // names the missing column and lists the present ones
-        }
-        Dataset<Row> pruned = input.select(needed.stream().map(functions::col).toArray(org.apache.spark.sql.Column[]::new));
-        DensityScorer.Plan plan = scorer.plan(pruned.schema(), keep); // every setting checked before Spark works
-        Dataset<Row> scored = scorer.score(pruned, keep);
+        DensityScorer.Plan plan = scorer.plan(input.schema(), keep); // every setting checked before Spark works
+        Dataset<Row> scored = scorer.score(input, keep); // reads only the columns it selects
         Progress.say("score", String.format("scoring %s (%s) with %s (%s): values from %s; %s; keeping %s%s",
                 s.input(), s.format(), s.model(), scorer.model().spec().type(), describe(plan.features()),
                 plan.features().describeEncoding(plan.rule()), keep.size() > 12 ? keep.subList(0, 12) + " and " + (keep.size() - 12)

@@ -287,6 +287,18 @@ class ScoreTest {
     }
 
     @Test
+    void aTableIsScoredByName(@TempDir Path tmp) {
+        spark.createDataFrame(rows().subList(0, 20), TABLE).createOrReplaceTempView("score_test_events");
+        String output = tmp.resolve("scored").toString();
+        Score.run(spark, settings("score_test_events", "table", List.of("id"), "auto", output, model));
+        List<Row> out = spark.read().parquet(output + "/scores.parquet").collectAsList();
+        assertEquals(20, out.size());
+        for (Row r : out) {
+            assertEquals(evaluated.get(r.getLong(0)), r.getDouble(1), SAME * Math.abs(r.getDouble(1)));
+        }
+    }
+
+    @Test
     void badSettingsAreNamedBeforeAnythingIsScored(@TempDir Path tmp) {
         String input = tmp.resolve("events").toString();
         spark.createDataFrame(rows().subList(0, 10), TABLE).write().parquet(input);
