@@ -14,6 +14,7 @@ import org.chainrule.pipelines.Progress;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.io.Json;
 import org.chainrule.pipelines.io.Outputs;
+import org.chainrule.pipelines.spark.JobLabels;
 import org.chainrule.pipelines.io.SavedModel;
 
 import java.util.ArrayList;
@@ -122,9 +123,11 @@ public final class Score {
                                              String staging) {
         long start = System.nanoTime();
         String scores = staging + "/scores.parquet";
+        JobLabels.describe(spark, "score %s: score", s.input());
         scored.write().partitionBy(partitionBy.toArray(String[]::new)).parquet(scores);
         double seconds = (System.nanoTime() - start) / 1e9;
 
+        JobLabels.describe(spark, "score %s: summary", s.input());
         Dataset<Row> back = spark.read().parquet(scores);
         Row agg = back.agg(functions.count(functions.lit(1)), functions.count(col(LOG_PROB)), functions.mean(col(NLL)),
                 functions.stddev_samp(col(NLL)), functions.sum(functions.when(col(LOG_PROB).isNaN()
