@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput benchmark of MADE 784-500-784 on binarized MNIST (batch 100, Adam), from one run on the same data:
 #   - training examples/s: single JVM (2 threads) vs Spark parameter averaging on 2 executors (1 core each)
-#   - scoring rows/s: single-JVM raw forward vs the distributed evaluate job
+#   - scoring rows/s: single-JVM raw forward vs the distributed evaluate job (and the score job on the same rows)
 #   - cached vs naive autoregressive sampling (MADE, and a 28x28 PixelCNN), and the fp32 matrix-multiply ceiling
 #   - the PyTorch peer (same MADE), when Debian's python3-torch is installed
 # A benchmark, not a test: it prints figures and ratios and fails only if something does not run.
@@ -45,6 +45,16 @@ grep -E "\[train\] epoch [0-9]+/[0-9]+ done" "$OUT/spark-train.log"
 scripts/submit.sh "${SPARK_OPTS[@]}" -- evaluate -c conf/made-mnist.conf --overwrite --set data="$OUT/data" \
   --set evaluate.split=train --set evaluate.model="$OUT/run/model" --set evaluate.output="$OUT/eval" \
   > "$OUT/spark-eval.log" 2>&1
+# --- score job: the same training rows evaluate just scored, read by the score job from the prepared split (its
+# stored bytes, column x), on the same cluster; prints BENCH score_job <rows/s>. Self-contained block.
+scripts/submit.sh "${SPARK_OPTS[@]}" -- score --overwrite --model "$OUT/run/model" --input "$OUT/data/train" \
+  --format parquet --columns x --keep row_id --output "$OUT/score" > "$OUT/spark-score.log" 2>&1
+score_job=$(grep -o '"rowsPerSecond" : [0-9.eE+-]*' "$OUT/score/summary.json" | awk '{print $3}')
+evaluate_job=$(grep -o '"rowsPerSecond" : [0-9.eE+-]*' "$OUT/eval/summary.json" | awk '{print $3}')
+echo "BENCH score_job $score_job rows/s"
+awk -v s="$score_job" -v e="$evaluate_job" \
+  'BEGIN { printf "bench: score job %.0f rows/s, evaluate job %.0f rows/s on the same rows (%.2f)\n", s, e, s / e }'
+# --- end of the score job block
 scripts/local-cluster.sh stop --port "$PORT" >/dev/null 2>&1 || true
 trap - EXIT
 

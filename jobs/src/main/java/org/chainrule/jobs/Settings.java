@@ -19,6 +19,8 @@ import org.chainrule.pipelines.data.Readers;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.sample.Interpolate;
 import org.chainrule.pipelines.sample.Sample;
+import org.chainrule.pipelines.score.Score;
+import org.chainrule.pipelines.score.ValueRule;
 import org.chainrule.pipelines.train.Train;
 
 import java.io.File;
@@ -271,6 +273,32 @@ public final class Settings {
                 root.integer("evaluate.batch-size", 1, 1_000_000), overwrite);
         check();
         return s;
+    }
+
+    /** Settings of the score job. */
+    public Score.Settings score(boolean overwrite) {
+        String format = root.oneOf("score.format", Score.FORMATS);
+        List<String> columns = root.strings("score.columns");
+        if (columns.isEmpty()) {
+            root.problem("score.columns", "lists no columns (--columns): name the model's value columns (e.g."
+                    + " p0..p783) or the one column holding whole events");
+        }
+        List<String> keep = root.strings("score.keep");
+        String delimiter = root.text("score.csv.delimiter");
+        if (delimiter.length() != 1) {
+            root.problem("score.csv.delimiter", "must be one character, got '" + delimiter + "'");
+        }
+        String model = root.string("score.model");
+        String input = root.string("score.input");
+        String label = root.text("score.label-column");
+        List<String> partitionBy = root.strings("score.partition-by");
+        String binarize = root.oneOf("score.binarize", ValueRule.MODES);
+        int batchSize = root.integer("score.batch-size", 1, 1_000_000);
+        Score.Csv csv = new Score.Csv(root.bool("score.csv.header"), delimiter, root.bool("score.csv.infer-schema"));
+        String output = root.string("score.output");
+        check();
+        return new Score.Settings(model, input, format, columns, keep, label, partitionBy, binarize, batchSize, csv,
+                output, overwrite);
     }
 
     /** Settings of the interpolate job. */

@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The shaded application jar under spark-submit against a real standalone cluster: a master and two workers in
  * separate JVMs (started by scripts/local-cluster.sh), executors in further JVMs. Runs prepare -> train (2 epochs) ->
- * evaluate -> sample on the MNIST slice and reads every Parquet output back.
+ * evaluate -> sample on the MNIST slice and reads every Parquet output back; then training with a killed executor,
+ * and the score job.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterIT {
@@ -140,6 +142,50 @@ class ClusterIT {
         for (int e = 0; e < undisturbed.size(); e++) {
             assertEquals(undisturbed.get(e).getDouble(3), disturbed.get(e).getDouble(3), 1e-6,
                     "validation NLL of epoch " + (e + 1) + " (executor " + killed + " was killed)");
+        }
+    }
+
+    /**
+     * The score job on the cluster, over a table (the prepared test split: its row ids, labels and stored bytes):
+     * every row comes back with the evaluate job's score of it, computed in executors on both workers.
+     */
+    @Test
+    @Order(3)
+    void scoreOnTwoExecutorsMatchesEvaluate() throws Exception {
+        assertTrue(Files.exists(tmp.resolve("run/eval-test/summary.json")), "runs after the end-to-end test");
+        Path work = tmp.resolve("cluster/work");
+        List<Long> appsBefore = new ArrayList<>();
+        for (String worker : List.of("worker-1", "worker-2")) {
+            try (Stream<Path> apps = Files.list(work.resolve(worker))) {
+                appsBefore.add(apps.count());
+            }
+        }
+        JobsTesting.Result r = run(tmp.resolve("score.log"), "scripts/submit.sh", "--master", master, "--executor-memory", "2g",
+                "--", "score", "--model", tmp.resolve("run/model").toString(), "--input",
+                tmp.resolve("prepared/test").toString(), "--format", "parquet", "--columns", "x", "--keep",
+                "row_id,label", "--output", tmp.resolve("scored").toString());
+        assertEquals(0, r.code(), "score failed:\n" + r.tail());
+
+        SparkSession spark = SparkTesting.spark();
+        java.util.Map<Long, Double> evaluated = new java.util.HashMap<>();
+        spark.read().parquet(tmp.resolve("run/eval-test/scores.parquet").toString()).collectAsList()
+                .forEach(row -> evaluated.put(row.getLong(0), row.getDouble(1)));
+        Dataset<Row> scored = spark.read().parquet(tmp.resolve("scored/scores.parquet").toString());
+        assertArrayEquals(new String[]{"row_id", "label", "log_prob_nats", "nll_nats", "bits_per_dim", "score_error"},
+                scored.columns());
+        List<Row> rows = scored.collectAsList();
+        assertEquals(300, rows.size());
+        for (Row row : rows) {
+            double lp = row.getDouble(2);
+            // float32 models: a row's last bits move with the other rows of its batch
+            assertEquals(evaluated.get(row.getLong(0)), lp, 1e-6 * Math.abs(lp), "row_id " + row.getLong(0));
+        }
+        String summary = Files.readString(tmp.resolve("scored/summary.json"));
+        assertTrue(summary.contains("\"count\" : 300") && summary.contains("\"errors\" : 0"), summary);
+        for (int w = 0; w < 2; w++) {
+            try (Stream<Path> apps = Files.list(work.resolve("worker-" + (w + 1)))) {
+                assertEquals(appsBefore.get(w) + 1, apps.count(), "worker-" + (w + 1) + " ran an executor of score");
+            }
         }
     }
 

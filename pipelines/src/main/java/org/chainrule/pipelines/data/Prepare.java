@@ -328,7 +328,7 @@ public final class Prepare {
         Domain domain = new Domain(vocabulary != null ? "uint8" : enc.valueType(),
                 vocabulary != null ? vocabulary.length() : enc.levels(), classes,
                 standardization == null ? null : standardization[0], standardization == null ? null : standardization[1],
-                vocabulary);
+                vocabulary, enc.real() || vocabulary != null ? null : new Binarization(enc.binarize(), enc.maxValue()));
         Manifest manifest = new Manifest(s.shape(), domain, splits, rejected, details);
         Outputs.writeText(staging + "/" + Manifest.FILE, manifest.toJson(), hconf);
         Artefact.DATASET.mark(staging, hconf);

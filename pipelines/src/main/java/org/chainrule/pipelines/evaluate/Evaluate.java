@@ -14,6 +14,7 @@ import org.apache.spark.sql.types.StructType;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.Units;
 import org.chainrule.pipelines.Progress;
+import org.chainrule.pipelines.data.Domain;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Shards;
 import org.chainrule.pipelines.io.Artefact;
@@ -74,6 +75,22 @@ public final class Evaluate {
                     + " classes cannot score dataset " + dataDir + ", whose labels have "
                     + manifest.domain().classes() + " classes");
         }
+    }
+
+    /**
+     * Puts into a summary what its numbers are: {@code likelihood} (exact, or the model's caveat: a bound or an
+     * estimate), {@code units}, and for real data the mean log-likelihood. Returns the caveat (null when exact).
+     */
+    public static String putUnits(Map<String, Object> summary, ModelSpec spec, Domain domain, double meanNll) {
+        String caveat = spec.likelihoodCaveat();
+        summary.put("likelihood", caveat == null ? "exact" : caveat);
+        summary.put("units", (caveat == null ? domain.unitsDescription()
+                : domain.unitsDescription().replace("exact ", "") + " (not exact: see likelihood)")
+                + "; bits/dim = nats / (dims * ln 2)");
+        if (domain.isReal()) {
+            summary.put("meanLogLikelihoodNats", -meanNll);
+        }
+        return caveat;
     }
 
     /** Runs the evaluation; returns the summary written. */
@@ -138,14 +155,7 @@ public final class Evaluate {
         summary.put("bitsPerDim", Units.bitsPerDim(meanNll, dims));
         summary.put("dims", dims);
         summary.put("nonFiniteRows", agg.get(3) == null ? 0L : ((Number) agg.get(3)).longValue());
-        String caveat = model.spec().likelihoodCaveat();
-        summary.put("likelihood", caveat == null ? "exact" : caveat);
-        summary.put("units", (caveat == null ? model.domain().unitsDescription()
-                : model.domain().unitsDescription().replace("exact ", "") + " (not exact: see likelihood)")
-                + "; bits/dim = nats / (dims * ln 2)");
-        if (model.domain().isReal()) {
-            summary.put("meanLogLikelihoodNats", -meanNll);
-        }
+        String caveat = putUnits(summary, model.spec(), model.domain(), meanNll);
         summary.put("seconds", seconds);
         summary.put("rowsPerSecond", count / seconds);
         Outputs.writeText(staging + "/summary.json", Json.render(summary),
