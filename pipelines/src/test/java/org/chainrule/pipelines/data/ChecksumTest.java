@@ -12,6 +12,7 @@ import org.chainrule.models.autoregressive.MadeSpec;
 import org.chainrule.pipelines.SparkTesting;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.io.SavedModel;
+import org.chainrule.pipelines.score.Score;
 import org.chainrule.pipelines.train.Train;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeAll;
@@ -109,7 +110,7 @@ class ChecksumTest {
     }
 
     @Test
-    void aFlippedByteIsRefusedByTrainEvaluateAndTheVerification(@TempDir Path tmp) throws IOException {
+    void aFlippedByteIsRefusedByTrainEvaluateScoreAndTheVerification(@TempDir Path tmp) throws IOException {
         Path copy = copy(tmp.resolve("data"));
         Path shard = copy.resolve("train/part-00001.parquet");
         flipSilently(shard);
@@ -133,6 +134,13 @@ class ChecksumTest {
                 new Evaluate.Settings(model, copy.toString(), "train", eval, 64, false)));
         assertTrue(evaluate.getMessage().contains(expected), evaluate.getMessage());
         assertFalse(Files.exists(Path.of(eval)));
+
+        String scores = tmp.resolve("scores").toString();
+        IllegalStateException score = assertThrows(IllegalStateException.class, () -> Score.run(spark,
+                new Score.Settings(model, copy.resolve("train").toString(), "parquet", List.of("x"),
+                        List.of("row_id"), "", List.of(), "auto", 64, new Score.Csv(true, ",", true), scores, false)));
+        assertTrue(score.getMessage().contains(expected), score.getMessage());
+        assertFalse(Files.exists(Path.of(scores)));
 
         // the other splits are untouched and still read
         Shards.verify(spark, copy.toString(), "test", manifest);
