@@ -29,8 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The shaded application jar under spark-submit against a real standalone cluster: a master and two workers in
  * separate JVMs (started by scripts/local-cluster.sh), executors in further JVMs. Runs prepare -> train (2 epochs) ->
- * evaluate -> sample on the MNIST slice and reads every Parquet output back; then training with a killed executor,
- * and the score job.
+ * evaluate -> sample on the MNIST slice and reads every Parquet output back; then train, evaluate and sample again,
+ * each with an executor killed while it runs one of the job's tasks (proven from Spark's event log), the score job,
+ * and a training run whose driver is killed mid-epoch and resumed. Every disturbed run must equal the undisturbed one.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterIT {
@@ -150,7 +151,11 @@ class ClusterIT {
     /** Metrics columns, in the order of metrics.parquet. */
     static final String[] METRICS = {"epoch", "steps", "train NLL", "validation NLL", "bits/dim"};
 
-    /** Tasks of the stage that fits the workers' minibatches in an averaging round (dl4j-spark's aggregate). */
+    /**
+     * Tasks of the stage that fits the workers' minibatches in an averaging round: of the jobs described as a round,
+     * the stage made by dl4j-spark's treeAggregate over the workers (its tasks run the k steps; the round's other jobs
+     * only split and count the data). A training loop of another shape names its fitting stage here.
+     */
     static final java.util.function.Predicate<TaskRecorder.Line> DURING_AVERAGING = l -> l.text().matches(
             "train epoch \\d+/\\d+: averaging round.*") && l.stageName().contains("ggregate");
 
