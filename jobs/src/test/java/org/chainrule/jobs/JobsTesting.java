@@ -1,5 +1,8 @@
 package org.chainrule.jobs;
 
+import org.chainrule.pipelines.io.SavedModel;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -9,6 +12,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * What the jobs' integration tests share: the small MADE-on-the-MNIST-slice configuration they all run, and the
@@ -120,5 +126,28 @@ final class JobsTesting {
         System.setProperty("spark.driver.host", "127.0.0.1");
         System.setProperty("spark.sql.shuffle.partitions", "4");
         System.setProperty("chainrule.stacktrace", "true");
+    }
+
+    /** The parameters (and, with {@code updater}, the optimizer state) of two saved models agree to float rounding. */
+    static void assertSameParameters(String expectedModel, String actualModel, boolean updater) {
+        org.apache.hadoop.conf.Configuration hadoop = new org.apache.hadoop.conf.Configuration();
+        MultiLayerNetwork a = SavedModel.load(expectedModel, updater, hadoop).network();
+        MultiLayerNetwork b = SavedModel.load(actualModel, updater, hadoop).network();
+        assertClose("parameters", a.params().toFloatVector(), b.params().toFloatVector());
+        if (updater) {
+            assertClose("optimizer state", a.getUpdater().getStateViewArray().toFloatVector(),
+                    b.getUpdater().getStateViewArray().toFloatVector());
+        }
+    }
+
+    /** Equal to 1e-5 relative, entry by entry, and not all near zero (so the comparison says something). */
+    static void assertClose(String what, float[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length, what);
+        double largest = 0;
+        for (int i = 0; i < expected.length; i++) {
+            largest = Math.max(largest, Math.abs(expected[i]));
+            assertEquals(expected[i], actual[i], 1e-5 * (1 + Math.abs(expected[i])), what + " [" + i + "]");
+        }
+        assertTrue(largest > 1e-3, what + " too small to compare: largest " + largest);
     }
 }
