@@ -249,10 +249,11 @@ public final class Prepare {
                 : src.readers();
         Settings settings = opt == src.readers() ? s : new Settings(src.withReaders(opt), s.encoding(), s.shape(),
                 s.holdout(), s.output(), s.shards(), s.quarantine(), s.overwrite());
-        Function<String, ReadProgress> progress = TabularSources.handles(format) ? progress(spark, files, hconf)
-                : null;
+        long bytes = TabularSources.handles(format) ? TabularSources.bytes(files, hconf) : 0;
+        Function<String, ReadProgress> progress = TabularSources.handles(format)
+                ? phase -> ReadProgress.start(spark.sparkContext(), "prepare", phase, bytes) : null;
         TabularSources.Read read = progress != null
-                ? TabularSources.read(spark, format, files, enc, opt, hconf, progress)
+                ? TabularSources.read(spark, format, files, enc, opt, hconf)
                 : fileByFile(jsc, format, files, enc, opt, conf);
         JavaRDD<SourceRecord> records = read.records().persist(StorageLevel.MEMORY_AND_DISK_SER());
         try {
@@ -261,13 +262,6 @@ public final class Prepare {
         } finally {
             records.unpersist();
         }
-    }
-
-    /** How a phase that reads tabular sources reports its progress: against the input files' total size. */
-    private static Function<String, ReadProgress> progress(SparkSession spark, List<SourceFile> files,
-                                                           Configuration hconf) {
-        long bytes = TabularSources.bytes(files, hconf);
-        return phase -> ReadProgress.start(spark.sparkContext(), "prepare", phase, bytes);
     }
 
     /** idx and text: one task per file, each file read whole by its reader; every file's records counted. */

@@ -262,7 +262,31 @@ public final class Readers {
 
     /** The value of a decimal text, or null when it is none (Java's own parser would also take "1d" or "0x1p3"). */
     static Double number(String text) {
+        int n = text.length();
+        if (n > 0 && n <= 9) {
+            // the common case, a short run of digits (pixels, bits), without the regular expression
+            int v = 0;
+            int i = 0;
+            while (i < n && text.charAt(i) >= '0' && text.charAt(i) <= '9') {
+                v = v * 10 + text.charAt(i++) - '0';
+            }
+            if (i == n) {
+                return (double) v;
+            }
+        }
         return NUMBER.matcher(text).matches() ? Double.parseDouble(text) : null;
+    }
+
+    /** The fields of a CSV line: every text between delimiters, empty ones included, as String.split(d, -1). */
+    static String[] fields(String line, char delimiter) {
+        List<String> out = new java.util.ArrayList<>();
+        int from = 0;
+        for (int i = line.indexOf(delimiter); i >= 0; i = line.indexOf(delimiter, from)) {
+            out.add(line.substring(from, i));
+            from = i + 1;
+        }
+        out.add(line.substring(from));
+        return out.toArray(new String[0]);
     }
 
     /** Whether a decimal text is exactly a whole number (12.0 and 1e2 are; 12.5 and 12.0000000000000001 are not). */

@@ -29,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.TreeMap;
-import java.util.function.Function;
 
 /**
  * CSV and Parquet sources read through Spark's file data sources: a big file is split into many tasks (Spark's
@@ -65,7 +64,7 @@ final class TabularSources {
 
     /** Reads {@code files} (every split); the counting pass (CSV) or the row counts (Parquet) run now. */
     static Read read(SparkSession spark, String format, List<SourceFile> files, Encoding enc, Readers.Options opt,
-                     Configuration conf, Function<String, ReadProgress> progress) {
+                     Configuration conf) {
         Map<String, List<SourceFile>> bySplit = new LinkedHashMap<>();
         files.forEach(f -> bySplit.computeIfAbsent(f.split(), k -> new ArrayList<>()).add(f));
         Map<String, Long> perFile = new HashMap<>();
@@ -73,7 +72,7 @@ final class TabularSources {
         for (Map.Entry<String, List<SourceFile>> split : bySplit.entrySet()) {
             Map<String, SourceFile> byUri = byUri(split.getKey(), split.getValue());
             JavaRDD<SourceRecord> part = format.equals("csv")
-                    ? csv(spark, split.getKey(), byUri, enc, opt, conf, perFile, progress)
+                    ? csv(spark, split.getKey(), byUri, enc, opt, conf, perFile)
                     : parquet(spark, split.getKey(), byUri, enc, perFile);
             records = records == null ? part : records.union(part);
         }
@@ -84,7 +83,7 @@ final class TabularSources {
     }
 
     /** The total size in bytes of {@code files}, for progress (an estimate of the rest of the read). */
-    static long bytes(List<SourceFile> files, Configuration conf) {
+    static long bytes(java.util.Collection<SourceFile> files, Configuration conf) {
         long total = 0;
         for (SourceFile f : files) {
             try {
@@ -132,25 +131,25 @@ final class TabularSources {
 
     private static JavaRDD<SourceRecord> csv(SparkSession spark, String split, Map<String, SourceFile> byUri,
                                              Encoding enc, Readers.Options opt, Configuration conf,
-                                             Map<String, Long> perFile, Function<String, ReadProgress> progress) {
+                                             Map<String, Long> perFile) {
         Map<Integer, int[]> columns = new HashMap<>();
         for (SourceFile f : byUri.values()) {
-            String header = opt.header() ? firstLine(f, conf) : null;
+            String header = firstLine(f, conf, opt.header() && !opt.columns().isEmpty());
             if (!opt.header() || header != null) {
-                int[] c = Readers.csvColumns(f, opt, header == null ? null
-                        : header.split(java.util.regex.Pattern.quote(String.valueOf(opt.delimiter())), -1));
+                int[] c = Readers.csvColumns(f, opt, header == null ? null : Readers.fields(header, opt.delimiter()));
                 if (c != null) {
                     columns.put(f.index(), c);
                 }
             }
         }
         // the text source keeps a line's bytes as they are (no decoding); the cast hands them over untouched
-        JavaRDD<Row> lines = spark.read().format("text").load(paths(byUri))
+        JavaRDD<Row> lines = readsEvery(spark.read().format("text").load(paths(byUri)), byUri, "text")
                 .select(functions.col("value").cast(DataTypes.BinaryType), functions.col("_metadata.file_path"),
                         functions.col("_metadata.file_block_start"))
                 .javaRDD();
         JobLabels.describe(spark, "prepare: count the lines of the %s files", split);
-        ReadProgress watch = progress.apply("counting the lines of the " + split + " files");
+        ReadProgress watch = ReadProgress.start(spark.sparkContext(), "prepare", "counting the lines of the " + split
+                + " files", bytes(byUri.values(), conf));
         List<Tuple2<Block, long[]>> counted;
         try (watch) {
             counted = count(lines, split, opt.header());
@@ -216,7 +215,6 @@ final class TabularSources {
         private final Map<Integer, int[]> columns;
         private final Encoding enc;
         private final Readers.Options opt;
-        private final String separator;
         private String file;
         private long start = -1;
         private SourceFile source;
@@ -232,7 +230,6 @@ final class TabularSources {
             this.columns = columns;
             this.enc = enc;
             this.opt = opt;
-            this.separator = java.util.regex.Pattern.quote(String.valueOf(opt.delimiter()));
         }
 
         @Override
@@ -254,8 +251,8 @@ final class TabularSources {
                 boolean isHeader = opt.header() && line == 0;
                 String text = Readers.utf8Line((byte[]) r.get(0), source.path(), ++line);
                 if (!isHeader && !text.isBlank()) {
-                    next = Readers.parseCsv(source, row++, text.split(separator, -1), columns.get(source.index()),
-                            enc, opt);
+                    next = Readers.parseCsv(source, row++, Readers.fields(text, opt.delimiter()),
+                            columns.get(source.index()), enc, opt);
                 }
             }
             return next != null;
@@ -273,14 +270,44 @@ final class TabularSources {
     }
 
     /**
-     * The first line of a file (for its header), decompressed as Spark's text source would (by the file name's
-     * extension); null for an empty file.
+     * {@code table}, once it is sure to read every file of {@code byUri}: Spark's file sources skip files whose names
+     * start with {@code _} or {@code .}, and a file given by name must not vanish that way.
      */
-    private static String firstLine(SourceFile f, Configuration conf) {
+    private static Dataset<Row> readsEvery(Dataset<Row> table, Map<String, SourceFile> byUri, String source) {
+        java.util.Set<String> read = new java.util.HashSet<>();
+        for (String f : table.inputFiles()) {
+            read.add(uri(new Path(java.net.URI.create(f)).toString()));
+        }
+        for (Map.Entry<String, SourceFile> f : byUri.entrySet()) {
+            if (!read.contains(f.getKey()) && !read.contains(uri(f.getValue().path()))) {
+                throw new IllegalArgumentException(f.getValue().path() + ": Spark's " + source + " source does not read"
+                        + " this file (names starting with _ or . are hidden from it); rename it");
+            }
+        }
+        return table;
+    }
+
+    /**
+     * The first line of a file when {@code wanted} (its header; null for an empty file), decompressed as Spark's text
+     * source does, by the file name's extension. Fails for a gzip file whose name does not say so: Spark would read
+     * its compressed bytes as text.
+     */
+    private static String firstLine(SourceFile f, Configuration conf, boolean wanted) {
         Path path = new Path(f.path());
         CompressionCodec codec = new CompressionCodecFactory(conf).getCodec(path);
-        try (InputStream raw = Outputs.fs(f.path(), conf).open(path);
+        try (InputStream raw = new java.io.BufferedInputStream(Outputs.fs(f.path(), conf).open(path));
              InputStream in = codec == null ? raw : codec.createInputStream(raw)) {
+            if (codec == null) {
+                raw.mark(2);
+                if (raw.read() == 0x1f && raw.read() == 0x8b) {
+                    throw new IllegalArgumentException(f.path() + ": gzip-compressed, but the name does not end in"
+                            + " .gz (files are decompressed by their extension); rename it");
+                }
+                raw.reset();
+            }
+            if (!wanted) {
+                return null;
+            }
             ByteArrayOutputStream line = new ByteArrayOutputStream();
             int b = in.read();
             if (b < 0) {
@@ -300,7 +327,7 @@ final class TabularSources {
 
     private static JavaRDD<SourceRecord> parquet(SparkSession spark, String split, Map<String, SourceFile> byUri,
                                                  Encoding enc, Map<String, Long> perFile) {
-        Dataset<Row> table = spark.read().parquet(paths(byUri));
+        Dataset<Row> table = readsEvery(spark.read().parquet(paths(byUri)), byUri, "parquet");
         StructType schema = table.schema();
         for (Row r : table.groupBy(functions.col("_metadata.file_path")).count().collectAsList()) {
             perFile.merge(split + "/" + file(byUri, r.getString(0)).index(), r.getLong(1), Long::sum);
