@@ -124,6 +124,12 @@ public final class ReadProgress extends SparkListener implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+        try {
+            // a line being printed finishes before the phase's last one
+            timer.awaitTermination(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         sc.removeSparkListener(this);
     }
 
