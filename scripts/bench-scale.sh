@@ -125,8 +125,10 @@ for name in prepare train evaluate; do
   [[ -n "${STATUS_OF[$name]:-}" ]] || continue
   rows=$([[ $name == prepare ]] && echo "$ROWS" || echo "$train_rows")
   read -r heap rss < <(peaks "${APP_OF[$name]}")
-  printf "%-10s %-10s %10.0f %12s %12.0f %16s %16s\n" "$name" "${STATUS_OF[$name]}" "${SECONDS_OF[$name]}" "$rows" \
-    "$(echo "${rows:-0} / ${SECONDS_OF[$name]}" | bc -l)" "$heap" "$rss"
+  rate=-
+  [[ ${STATUS_OF[$name]} != ok ]] || rate=$(printf "%.0f" "$(echo "${rows:-0} / ${SECONDS_OF[$name]}" | bc -l)")
+  printf "%-10s %-10s %10.0f %12s %12s %16s %16s\n" "$name" "${STATUS_OF[$name]}" "${SECONDS_OF[$name]}" "$rows" \
+    "$rate" "$heap" "$rss"
   echo "SCALE $name status=${STATUS_OF[$name]// /_} seconds=${SECONDS_OF[$name]} rows=$rows peak_heap_mb=$heap" \
     "peak_rss_mb=$rss executor_memory=$MEM executors=2"
 done
