@@ -7,7 +7,9 @@
 # A benchmark, not a test: it prints figures and ratios and fails only if something does not run.
 #
 # Usage: scripts/bench.sh            env: BENCH_ROWS (50000 training rows), BENCH_DIR (runs/bench), BENCH_PORT (7277)
+#        scripts/bench.sh --scale    prepare, train and evaluate on data larger than the executors' memory (bench-scale.sh)
 set -euo pipefail
+if [[ "${1:-}" == --scale ]]; then exec "$(dirname "$0")/bench-scale.sh"; fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ROWS=${BENCH_ROWS:-50000}

@@ -20,6 +20,7 @@ import org.chainrule.pipelines.io.HadoopConf;
 import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.spark.JobLabels;
+import org.chainrule.pipelines.spark.ReadProgress;
 import scala.Tuple2;
 
 import java.io.IOException;
@@ -32,9 +33,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
- * The prepare pipeline: reads source files in parallel (one task per file), validates and encodes every record,
+ * The prepare pipeline: reads source files in parallel (CSV and Parquet through Spark's data sources, many tasks per
+ * big file, see {@link TabularSources}; idx and text one task per file), validates and encodes every record,
  * splits train into train + validation (the last {@code validationRows} records of train, in file order), and writes
  * each split as Parquet shards plus {@code manifest.json}. Bad records either fail the job, listing the first ones with
  * file/row/column, or are quarantined to {@code rejects/} and counted in the manifest.
@@ -246,27 +249,42 @@ public final class Prepare {
                 : src.readers();
         Settings settings = opt == src.readers() ? s : new Settings(src.withReaders(opt), s.encoding(), s.shape(),
                 s.holdout(), s.output(), s.shards(), s.quarantine(), s.overwrite());
-        JavaRDD<SourceRecord> records = jsc.parallelize(files, files.size()).flatMap(f -> {
-            List<SourceRecord> out = new ArrayList<>();
-            Readers.read(format, f, enc, opt, conf.get(), out::add);
-            return out.iterator();
-        }).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        long bytes = TabularSources.handles(format) ? TabularSources.bytes(files, hconf) : 0;
+        Function<String, ReadProgress> progress = TabularSources.handles(format)
+                ? phase -> ReadProgress.start(spark.sparkContext(), "prepare", phase, bytes) : null;
+        TabularSources.Read read = progress != null
+                ? TabularSources.read(spark, format, files, enc, opt, hconf)
+                : fileByFile(jsc, format, files, enc, opt, conf);
+        JavaRDD<SourceRecord> records = read.records().persist(StorageLevel.MEMORY_AND_DISK_SER());
         try {
             return Outputs.staged(s.output(), hconf, staging -> write(spark, settings, files, skipped, records,
-                    textFacts, staging));
+                    read.perFile(), progress, textFacts, staging));
         } finally {
             records.unpersist();
         }
     }
 
-    /** Places, checks and writes every record into {@code staging}; returns the manifest written there. */
-    private static Manifest write(SparkSession spark, Settings s, List<SourceFile> files, List<String> skipped,
-                                  JavaRDD<SourceRecord> records, Map<String, Object> textFacts, String staging) {
-        Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        Encoding enc = s.encoding();
+    /** idx and text: one task per file, each file read whole by its reader; every file's records counted. */
+    private static TabularSources.Read fileByFile(JavaSparkContext jsc, String format, List<SourceFile> files,
+                                                  Encoding enc, Readers.Options opt, HadoopConf conf) {
+        JavaRDD<SourceRecord> records = jsc.parallelize(files, files.size()).flatMap(f -> {
+            List<SourceRecord> out = new ArrayList<>();
+            Readers.read(format, f, enc, opt, conf.get(), out::add);
+            return out.iterator();
+        }).persist(StorageLevel.MEMORY_AND_DISK_SER());
         Map<String, Long> perFile = new HashMap<>();
         records.mapToPair(r -> new Tuple2<>(r.split() + "/" + r.fileIndex(), 1L)).countByKey()
                 .forEach((k, v) -> perFile.put(k, v));
+        return new TabularSources.Read(records, perFile);
+    }
+
+    /** Places, checks and writes every record into {@code staging}; returns the manifest written there. */
+    private static Manifest write(SparkSession spark, Settings s, List<SourceFile> files, List<String> skipped,
+                                  JavaRDD<SourceRecord> records, Map<String, Long> perFile,
+                                  Function<String, ReadProgress> progress, Map<String, Object> textFacts,
+                                  String staging) {
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        Encoding enc = s.encoding();
         Holdout h = s.holdout();
         JobLabels.describe(spark, "prepare: check records");
         Ordinals ord = Ordinals.of(files, perFile, s.sources().limit(), h.validationRows(), h.testRows(),
@@ -274,7 +292,16 @@ public final class Prepare {
         JavaRDD<Placed> placed = records.map(r -> ord.place(r)).filter(p -> p.split() != null);
 
         JavaRDD<Placed> bad = placed.filter(p -> !p.record().ok());
-        long rejects = bad.count();
+        long rejects;
+        if (progress == null) {
+            rejects = bad.count();
+        } else {
+            // the first pass over the records: it reads the sources (and fills the cache the later passes read)
+            try (ReadProgress p = progress.apply("reading and checking records")) {
+                rejects = bad.count();
+                p.close(perFile.values().stream().mapToLong(Long::longValue).sum());
+            }
+        }
         Map<String, Long> rejected = new LinkedHashMap<>();
         for (String split : List.of("train", "valid", "test")) {
             rejected.put(split, 0L);

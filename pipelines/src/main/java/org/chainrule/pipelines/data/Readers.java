@@ -2,31 +2,24 @@ package org.chainrule.pipelines.data;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
-import org.apache.parquet.example.data.Group;
-import org.apache.parquet.hadoop.ParquetReader;
-import org.apache.parquet.hadoop.example.GroupReadSupport;
-import org.apache.parquet.schema.GroupType;
-import org.apache.parquet.schema.PrimitiveType;
-import org.apache.parquet.schema.Type;
 import org.chainrule.pipelines.io.Outputs;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedReader;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Readers for the source formats. Each streams one file and hands every record, good or bad, to a consumer with its
- * file and row, so a bad row can be reported or quarantined precisely. Problems with a whole file (missing, wrong
+ * Readers for the source formats read file by file (idx, text), and the rules every reader shares (CSV fields, labels,
+ * strict UTF-8 lines); CSV and Parquet are read through Spark's data sources by {@link TabularSources}. Each reader
+ * hands every record, good or bad, to a consumer with its file and row, so a bad row can be reported or quarantined
+ * precisely. Problems with a whole file (missing, wrong
  * magic number, truncated, not Parquet) throw {@link IllegalArgumentException} naming the file.
  */
 public final class Readers {
@@ -68,8 +61,8 @@ public final class Readers {
         try {
             switch (format) {
                 case "idx" -> readIdx(f, enc, conf, out);
-                case "csv" -> readCsv(f, enc, opt, conf, out);
-                case "parquet" -> readParquet(f, enc, conf, out);
+                case "csv", "parquet" -> throw new IllegalStateException(format + " is read through Spark's data"
+                        + " sources (TabularSources), not file by file");
                 case "text" -> readText(f, opt, conf, out);
                 default -> throw new IllegalArgumentException("unknown format " + format + "; known: " + FORMATS);
             }
@@ -149,85 +142,46 @@ public final class Readers {
         }
     }
 
-    private static void readCsv(SourceFile f, Encoding enc, Options opt, Configuration conf,
-                                Consumer<SourceRecord> out) throws IOException {
-        try (Utf8Lines in = new Utf8Lines(open(f.path(), conf), f.path())) {
-            String line;
-            long row = 0;
-            boolean first = true;
-            String sep = java.util.regex.Pattern.quote(String.valueOf(opt.delimiter()));
-            int[] columns = null;
-            while ((line = in.next()) != null) {
-                if (first && opt.header()) {
-                    first = false;
-                    columns = csvColumns(f, opt, line.split(sep, -1));
-                    continue;
-                }
-                if (first) {
-                    columns = csvColumns(f, opt, null);
-                }
-                first = false;
-                if (line.isBlank()) {
-                    continue; // not a record: blank lines (a trailing newline) carry no data
-                }
-                String[] fields = line.split(sep, -1);
-                out.accept(parseCsv(f, row++, fields, columns, enc, opt));
-            }
+    /**
+     * One line of a text file decoded as strict UTF-8: a line that is not UTF-8 fails the file naming the line
+     * (1-based, counting every line of the file), rather than turning into U+FFFD replacement characters.
+     */
+    static String utf8Line(byte[] bytes, String path, long lineNumber) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException(path + " line " + lineNumber + ": not UTF-8 text (" + e.getMessage()
+                    + "); the file must be UTF-8");
         }
     }
 
     /**
-     * The lines of a text stream (ended by \n, \r\n or \r), each decoded as strict UTF-8: a line that is not UTF-8
-     * fails the file naming the line, rather than turning into U+FFFD replacement characters.
+     * Whether a line is blank ({@link String#isBlank} of its text): blank lines (a trailing newline) are no records.
+     * Decides from the bytes alone for ASCII lines; a line that is not UTF-8 counts as not blank, so its record
+     * fails where it is parsed, naming the line.
      */
-    private static final class Utf8Lines implements java.io.Closeable {
-        private final java.io.PushbackInputStream in;
-        private final String path;
-        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(256);
-        private long number;
-
-        Utf8Lines(InputStream in, String path) {
-            this.in = new java.io.PushbackInputStream(in, 1);
-            this.path = path;
-        }
-
-        String next() throws IOException {
-            line.reset();
-            int b = in.read();
+    static boolean blank(byte[] bytes) {
+        for (byte b : bytes) {
             if (b < 0) {
-                return null;
-            }
-            while (b >= 0 && b != '\n' && b != '\r') {
-                line.write(b);
-                b = in.read();
-            }
-            if (b == '\r') {
-                int after = in.read();
-                if (after >= 0 && after != '\n') {
-                    in.unread(after);
+                try {
+                    return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString()
+                            .isBlank();
+                } catch (java.nio.charset.CharacterCodingException e) {
+                    return false;
                 }
             }
-            number++;
-            try {
-                return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(line.toByteArray()))
-                        .toString();
-            } catch (java.nio.charset.CharacterCodingException e) {
-                throw new IllegalArgumentException(path + " line " + number + ": not UTF-8 text (" + e.getMessage()
-                        + "); the file must be UTF-8");
+            if (!Character.isWhitespace(b)) {
+                return false;
             }
         }
-
-        @Override
-        public void close() throws IOException {
-            in.close();
-        }
+        return true;
     }
 
     /**
      * The value columns named by {@code csv.columns} as 0-based indices (null: every column but the label). Names need
      * a header line; a name or index that is not there fails the whole file, naming it.
      */
-    private static int[] csvColumns(SourceFile f, Options opt, String[] header) {
+    static int[] csvColumns(SourceFile f, Options opt, String[] header) {
         if (opt.columns().isEmpty()) {
             return null;
         }
@@ -260,7 +214,7 @@ public final class Readers {
      * One CSV record: the label (when there is a label column) and the values of {@code columns} (null: every field
      * but the label, in order). A bad field makes the record bad, named by its column in the file.
      */
-    private static SourceRecord parseCsv(SourceFile f, long row, String[] fields, int[] columns, Encoding enc,
+    static SourceRecord parseCsv(SourceFile f, long row, String[] fields, int[] columns, Encoding enc,
                                          Options opt) {
         int label = -1;
         int labelColumn = opt.labelColumn();
@@ -308,7 +262,31 @@ public final class Readers {
 
     /** The value of a decimal text, or null when it is none (Java's own parser would also take "1d" or "0x1p3"). */
     static Double number(String text) {
+        int n = text.length();
+        if (n > 0 && n <= 9) {
+            // the common case, a short run of digits (pixels, bits), without the regular expression
+            int v = 0;
+            int i = 0;
+            while (i < n && text.charAt(i) >= '0' && text.charAt(i) <= '9') {
+                v = v * 10 + text.charAt(i++) - '0';
+            }
+            if (i == n) {
+                return (double) v;
+            }
+        }
         return NUMBER.matcher(text).matches() ? Double.parseDouble(text) : null;
+    }
+
+    /** The fields of a CSV line: every text between delimiters, empty ones included, as String.split(d, -1). */
+    static String[] fields(String line, char delimiter) {
+        List<String> out = new java.util.ArrayList<>();
+        int from = 0;
+        for (int i = line.indexOf(delimiter); i >= 0; i = line.indexOf(delimiter, from)) {
+            out.add(line.substring(from, i));
+            from = i + 1;
+        }
+        out.add(line.substring(from));
+        return out.toArray(new String[0]);
     }
 
     /** Whether a decimal text is exactly a whole number (12.0 and 1e2 are; 12.5 and 12.0000000000000001 are not). */
@@ -396,114 +374,5 @@ public final class Readers {
 
     static String describeChar(char ch) {
         return ch >= 32 && ch < 127 ? "'" + ch + "'" : String.format("U+%04X", (int) ch);
-    }
-
-    private static void readParquet(SourceFile f, Encoding enc, Configuration conf, Consumer<SourceRecord> out)
-            throws IOException {
-        if (!Outputs.exists(f.path(), conf)) {
-            throw new IllegalArgumentException("input file not found: " + f.path());
-        }
-        ParquetReader<Group> reader;
-        try {
-            reader = ParquetReader.builder(new GroupReadSupport(), new Path(f.path())).withConf(conf).build();
-        } catch (RuntimeException | IOException e) {
-            throw new IllegalArgumentException(f.path() + ": not a readable Parquet file: " + e.getMessage(), e);
-        }
-        try (reader) {
-            long row = 0;
-            Group g;
-            while (true) {
-                try {
-                    g = reader.read();
-                } catch (RuntimeException | IOException e) {
-                    throw new IllegalArgumentException(f.path() + ": corrupt Parquet data at row " + (row + 1) + ": "
-                            + e.getMessage(), e);
-                }
-                if (g == null) {
-                    break;
-                }
-                Flat flat = new Flat(enc.width());
-                String problem = flatten(g, flat, true);
-                if (problem != null) {
-                    out.accept(SourceRecord.bad(f, row, flat.problemColumn, problem));
-                } else {
-                    out.accept(enc.encode(f, row, flat.values.stream().mapToDouble(Double::doubleValue).toArray(),
-                            flat.label, flat.columns.stream().mapToInt(Integer::intValue).toArray()));
-                }
-                row++;
-            }
-        }
-    }
-
-    /**
-     * A Parquet record flattened: its numeric leaves in schema order with the column each came from (the position
-     * among all leaves of the record, the label's included, so that a bad value is named by where it is in the file),
-     * and the label.
-     */
-    private static final class Flat {
-        final List<Double> values;
-        final List<Integer> columns;
-        int label = -1;
-        int leaves;
-        int problemColumn = -1;
-
-        Flat(int width) {
-            values = new ArrayList<>(width);
-            columns = new ArrayList<>(width);
-        }
-    }
-
-    /**
-     * Collects every numeric leaf of a record in schema order; a top-level {@code label} column is the label, which must
-     * be present and a whole number 0..{@link #MAX_LABEL}. Returns the problem, or null.
-     */
-    private static String flatten(Group g, Flat flat, boolean top) {
-        GroupType type = g.getType();
-        for (int i = 0; i < type.getFieldCount(); i++) {
-            Type field = type.getType(i);
-            int reps = g.getFieldRepetitionCount(i);
-            boolean isLabel = top && field.getName().equals("label") && field.isPrimitive();
-            if (reps == 0 && field.isPrimitive()) {
-                flat.problemColumn = flat.leaves;
-                return isLabel ? "the label is null" : "column '" + field.getName() + "' is null";
-            }
-            for (int r = 0; r < reps; r++) {
-                if (field.isPrimitive()) {
-                    Double v = numeric(g, i, r, field.asPrimitiveType());
-                    if (v == null) {
-                        flat.problemColumn = flat.leaves;
-                        return "column '" + field.getName() + "' is not numeric";
-                    }
-                    if (isLabel) {
-                        if (!(v >= 0 && v <= MAX_LABEL && v == Math.rint(v))) {
-                            flat.problemColumn = flat.leaves;
-                            return "label " + v + " is not a class index (an integer 0.." + MAX_LABEL + ")";
-                        }
-                        flat.label = (int) (double) v;
-                    } else {
-                        flat.values.add(v);
-                        flat.columns.add(flat.leaves);
-                    }
-                    flat.leaves++;
-                } else {
-                    String p = flatten(g.getGroup(i, r), flat, false);
-                    if (p != null) {
-                        return p;
-                    }
-                }
-            }
-        }
-        return null;
-    }
-
-    private static Double numeric(Group g, int i, int r, PrimitiveType t) {
-        return switch (t.getPrimitiveTypeName()) {
-            case INT32 -> (double) g.getInteger(i, r);
-            case INT64 -> (double) g.getLong(i, r);
-            case FLOAT -> (double) g.getFloat(i, r);
-            case DOUBLE -> g.getDouble(i, r);
-            case BOOLEAN -> g.getBoolean(i, r) ? 1.0 : 0.0;
-            default -> null;
-        };
     }
 }
