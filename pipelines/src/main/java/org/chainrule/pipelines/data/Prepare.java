@@ -55,9 +55,16 @@ public final class Prepare {
      * @param shards     Parquet files per split (at most)
      * @param quarantine true: write bad rows to {@code rejects/} and count them; false: fail on the first ones
      * @param overwrite  replace an existing output
+     * @param perturbation values resampled after encoding (a background model's data); {@link Perturbation#none()}
      */
     public record Settings(Sources sources, Encoding encoding, long[] shape, Holdout holdout, String output,
-                           int shards, boolean quarantine, boolean overwrite) {
+                           int shards, boolean quarantine, boolean overwrite, Perturbation perturbation) {
+        /** Settings without perturbation. */
+        public Settings(Sources sources, Encoding encoding, long[] shape, Holdout holdout, String output,
+                        int shards, boolean quarantine, boolean overwrite) {
+            this(sources, encoding, shape, holdout, output, shards, quarantine, overwrite, Perturbation.none());
+        }
+
         public Settings {
             if (sources.test().isEmpty() != (holdout.testRows() > 0)) {
                 throw new IllegalArgumentException(sources.test().isEmpty()
@@ -92,6 +99,7 @@ public final class Prepare {
             b.shards = shards;
             b.quarantine = quarantine;
             b.overwrite = overwrite;
+            b.perturbation = perturbation;
             return b;
         }
 
@@ -111,6 +119,7 @@ public final class Prepare {
             private int shards = 2;
             private boolean quarantine;
             private boolean overwrite;
+            private Perturbation perturbation = Perturbation.none();
 
             private Builder(String format, List<String> train) {
                 this.format = format;
@@ -189,11 +198,18 @@ public final class Prepare {
                 return this;
             }
 
+            /** Default none. */
+            public Builder perturbation(Perturbation v) {
+                perturbation = v;
+                return this;
+            }
+
             public Settings build() {
                 return new Settings(new Sources(format, train, trainLabels, test, testLabels, readers, limit),
                         java.util.Objects.requireNonNull(encoding, "encoding"),
                         java.util.Objects.requireNonNull(shape, "shape"), holdout,
-                        java.util.Objects.requireNonNull(output, "output"), shards, quarantine, overwrite);
+                        java.util.Objects.requireNonNull(output, "output"), shards, quarantine, overwrite,
+                        perturbation);
             }
         }
     }
@@ -235,10 +251,12 @@ public final class Prepare {
         Readers.Options opt = format.equals("text") ? TextScan.options(jsc, files, src.readers(), conf, textFacts)
                 : src.readers();
         Settings settings = opt == src.readers() ? s : new Settings(src.withReaders(opt), s.encoding(), s.shape(),
-                s.holdout(), s.output(), s.shards(), s.quarantine(), s.overwrite());
+                s.holdout(), s.output(), s.shards(), s.quarantine(), s.overwrite(), s.perturbation());
+        Perturbation perturb = s.perturbation();
+        int levels = format.equals("text") ? opt.vocabulary().length() : enc.levels();
         JavaRDD<SourceRecord> records = jsc.parallelize(files, files.size()).flatMap(f -> {
             List<SourceRecord> out = new ArrayList<>();
-            Readers.read(format, f, enc, opt, conf.get(), out::add);
+            Readers.read(format, f, enc, opt, conf.get(), r -> out.add(perturb.apply(r, levels)));
             return out.iterator();
         }).persist(StorageLevel.MEMORY_AND_DISK_SER());
         try {
@@ -306,6 +324,9 @@ public final class Prepare {
         details.put("holdoutSeed", h.seed());
         details.put("limit", s.sources().limit());
         details.putAll(textFacts);
+        if (s.perturbation().active()) {
+            details.put("perturb", s.perturbation().toMap());
+        }
         details.put("created", Instant.now().toString());
         JobLabels.describe(spark, "prepare: classes and standardization");
         JavaRDD<SourceRecord> trainRows = placed.filter(p -> p.record().ok() && p.split().equals("train"))
