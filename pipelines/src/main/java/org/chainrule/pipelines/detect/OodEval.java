@@ -86,7 +86,7 @@ public final class OodEval {
         }
         Dataset<Row> both = in.select(col(AnomalyScorer.SCORE).as(Separation.SCORE),
                         functions.lit(0.0).as(Separation.LABEL))
-                .unionAll(out.select(col(AnomalyScorer.SCORE).as(Separation.SCORE),
+                .union(out.select(col(AnomalyScorer.SCORE).as(Separation.SCORE),
                         functions.lit(1.0).as(Separation.LABEL)))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
