@@ -186,32 +186,32 @@ public final class Main implements Callable<Integer> {
      * setting the key of the same name in the command's settings section.
      */
     abstract static class TableCommand extends JobCommand {
-        @Option(names = "--model", paramLabel = "DIR", description = "saved model directory (<section>.model)")
+        @Option(names = "--model", paramLabel = "DIR", description = "saved model directory (${COMMAND-NAME}.model)")
         String model;
 
         @Option(names = "--format", paramLabel = "FORMAT",
-                description = "parquet, csv, orc, json, or table for a catalog table (<section>.format)")
+                description = "parquet, csv, orc, json, or table for a catalog table (${COMMAND-NAME}.format)")
         String format;
 
         @Option(names = "--columns", split = ",", paramLabel = "COLS", description = "the model's value columns in"
                 + " event order: names, ranges such as p0..p783, or one array / vector / string / binary column"
-                + " holding whole events (<section>.columns)")
+                + " holding whole events (${COMMAND-NAME}.columns)")
         List<String> columns;
 
         @Option(names = "--label-column", paramLabel = "COL",
-                description = "class-conditional models: the column of class numbers (<section>.label-column)")
+                description = "class-conditional models: the column of class numbers (${COMMAND-NAME}.label-column)")
         String labelColumn;
 
         @Option(names = "--binarize", paramLabel = "MODE", description = "auto (the model's own rule), threshold"
-                + " (raw values >= max-value / 2 become 1) or none (already 0/1) (<section>.binarize)")
+                + " (raw values >= max-value / 2 become 1) or none (already 0/1) (${COMMAND-NAME}.binarize)")
         String binarize;
 
         @Option(names = "--batch-size", paramLabel = "ROWS",
-                description = "rows per forward pass (<section>.batch-size)")
+                description = "rows per forward pass (${COMMAND-NAME}.batch-size)")
         Integer batchSize;
 
         @Option(names = "--output", paramLabel = "DIR",
-                description = "output directory to create (<section>.output)")
+                description = "output directory to create (${COMMAND-NAME}.output)")
         String output;
 
         /** The settings section the flags set ({@code score}, {@code detect}, ...). */
@@ -249,15 +249,15 @@ public final class Main implements Callable<Integer> {
     static final class KeptTable {
         @Option(names = "--input", paramLabel = "PATH|TABLE",
                 description = "files, a directory or a glob on any Hadoop filesystem, or a table name"
-                        + " (<section>.input)")
+                        + " (${COMMAND-NAME}.input)")
         String input;
 
         @Option(names = "--keep", split = ",", paramLabel = "COLS",
-                description = "columns passed through unchanged, or * for all (<section>.keep)")
+                description = "columns passed through unchanged, or * for all (${COMMAND-NAME}.keep)")
         List<String> keep;
 
         @Option(names = "--partition-by", split = ",", paramLabel = "COLS",
-                description = "output partition columns; default: like the input (<section>.partition-by)")
+                description = "output partition columns; default: like the input (${COMMAND-NAME}.partition-by)")
         List<String> partitionBy;
 
         void flags(TableCommand command, List<String> all) {
@@ -297,27 +297,27 @@ public final class Main implements Callable<Integer> {
     /** The anomaly-score flags detect and ood-eval share. */
     abstract static class AnomalyCommand extends TableCommand {
         @Option(names = "--method", paramLabel = "METHOD", description = "nll, likelihood-ratio, complexity or"
-                + " typicality (<section>.method)")
+                + " typicality (${COMMAND-NAME}.method)")
         String method;
 
         @Option(names = "--background-model", paramLabel = "DIR", description = "likelihood-ratio: the model trained"
-                + " on a perturbed copy of the data (<section>.background-model)")
+                + " on a perturbed copy of the data (${COMMAND-NAME}.background-model)")
         String backgroundModel;
 
         @Option(names = "--reference", paramLabel = "PATH|TABLE", description = "in-distribution rows: a prepared"
-                + " split (data/prepared/mnist/valid) or a table (<section>.reference.input)")
+                + " split (data/prepared/mnist/valid) or a table (${COMMAND-NAME}.reference.input)")
         String reference;
 
         @Option(names = "--reference-format", paramLabel = "FORMAT",
-                description = "the reference's format (<section>.reference.format)")
+                description = "the reference's format (${COMMAND-NAME}.reference.format)")
         String referenceFormat;
 
         @Option(names = "--reference-columns", split = ",", paramLabel = "COLS", description = "the reference's"
-                + " value columns; default: the input's, else a prepared split's x (<section>.reference.columns)")
+                + " value columns; default: the input's, else a prepared split's x (${COMMAND-NAME}.reference.columns)")
         List<String> referenceColumns;
 
         @Option(names = "--group-column", paramLabel = "COL",
-                description = "typicality: the column naming each row's batch (<section>.group-column)")
+                description = "typicality: the column naming each row's batch (${COMMAND-NAME}.group-column)")
         String groupColumn;
 
         @Override

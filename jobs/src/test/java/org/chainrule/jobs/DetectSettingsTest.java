@@ -94,4 +94,14 @@ class DetectSettingsTest {
                 "prepare.perturb.fraction=0.2", "prepare.value-type=real", "prepare.binarize=none")).prepare(false));
         assertTrue(e.getMessage().contains("prepare.perturb.fraction"), e.getMessage());
     }
+
+    @Test
+    void helpNamesEachCommandsOwnKeys() {
+        CommandLine cli = new CommandLine(new Main());
+        String detect = cli.getSubcommands().get("detect").getUsageMessage();
+        assertTrue(detect.contains("(detect.method)") && detect.contains("(detect.model)"), detect);
+        String score = cli.getSubcommands().get("score").getUsageMessage();
+        assertTrue(score.contains("(score.model)") && score.contains("(score.input)"), score);
+        assertTrue(cli.getSubcommands().get("ood-eval").getUsageMessage().contains("(ood-eval.columns)"));
+    }
 }

@@ -127,6 +127,7 @@ public final class Detect {
         summary.put("reference", s.reference().given() ? s.reference().input() : null);
 
         Dataset<Row> referenceScores = null;
+        Dataset<Row> rowScores = null;
         try {
             if (s.reference().given()) {
                 Dataset<Row> ref = s.reference().read(spark, t.csv());
@@ -137,7 +138,9 @@ public final class Detect {
             if (s.method().grouped()) {
                 JobLabels.describe(spark, "detect %s: typicality of the reference", t.input());
                 Typicality typ = Typicality.fit(referenceScores, s.bootstrap().maxRows(), s.bootstrap().seed());
-                scored = typ.groupScores(scored, s.groupColumn());
+                // the row scores are read twice (group means, then the rows): computed once, kept
+                rowScores = scored.persist(StorageLevel.MEMORY_AND_DISK());
+                scored = typ.groupScores(rowScores, s.groupColumn());
                 summary.put("entropyBitsPerDim", typ.entropyBitsPerDim());
                 summary.put("referenceScored", typ.referenceRows());
                 if (s.threshold().fixed() == null) {
@@ -194,6 +197,9 @@ public final class Detect {
         } finally {
             if (referenceScores != null) {
                 referenceScores.unpersist();
+            }
+            if (rowScores != null) {
+                rowScores.unpersist();
             }
         }
     }

@@ -15,6 +15,7 @@ import org.chainrule.pipelines.score.Score;
 import org.chainrule.pipelines.spark.JobLabels;
 import scala.Tuple2;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,21 +76,23 @@ public final class OodEval {
         summary.put("positives", "the out-of-distribution rows");
         summary.put("in", t.input());
         summary.put("out", s.out());
-        if (s.method().grouped()) {
-            Dataset<Row> ref = s.reference().read(spark, t.csv());
-            Typicality typ = Typicality.fit(scorer.score(ref, s.reference().columns(t.columns(), ref.schema()),
-                    t.labelColumn(), List.of()), s.bootstrap().maxRows(), s.bootstrap().seed());
-            summary.put("reference", s.reference().input());
-            summary.put("entropyBitsPerDim", typ.entropyBitsPerDim());
-            in = perGroup(typ.groupScores(in, s.groupColumn()), s.groupColumn());
-            out = perGroup(typ.groupScores(out, s.groupColumn()), s.groupColumn());
-        }
-        Dataset<Row> both = in.select(col(AnomalyScorer.SCORE).as(Separation.SCORE),
-                        functions.lit(0.0).as(Separation.LABEL))
-                .union(out.select(col(AnomalyScorer.SCORE).as(Separation.SCORE),
-                        functions.lit(1.0).as(Separation.LABEL)))
-                .persist(StorageLevel.MEMORY_AND_DISK());
+        // Typicality reads each table's row scores twice (group means, then the rows): computed once, kept.
+        List<Dataset<Row>> cached = new ArrayList<>();
         try {
+            if (s.method().grouped()) {
+                Dataset<Row> ref = s.reference().read(spark, t.csv());
+                Dataset<Row> refScores = cache(cached, scorer.score(ref, s.reference().columns(t.columns(),
+                        ref.schema()), t.labelColumn(), List.of()).select(AnomalyScorer.SCORE));
+                Typicality typ = Typicality.fit(refScores, s.bootstrap().maxRows(), s.bootstrap().seed());
+                summary.put("reference", s.reference().input());
+                summary.put("entropyBitsPerDim", typ.entropyBitsPerDim());
+                in = perGroup(typ.groupScores(cache(cached, in), s.groupColumn()), s.groupColumn());
+                out = perGroup(typ.groupScores(cache(cached, out), s.groupColumn()), s.groupColumn());
+            }
+            Dataset<Row> both = cache(cached, in.select(col(AnomalyScorer.SCORE).as(Separation.SCORE),
+                            functions.lit(0.0).as(Separation.LABEL))
+                    .union(out.select(col(AnomalyScorer.SCORE).as(Separation.SCORE),
+                            functions.lit(1.0).as(Separation.LABEL))));
             JobLabels.describe(spark, "ood-eval %s vs %s: %s", t.input(), s.out(), s.method().key());
             long start = System.nanoTime();
             Row counts = both.agg(functions.sum(functions.when(col(Separation.LABEL).equalTo(0), 1).otherwise(0)),
@@ -115,8 +118,14 @@ public final class OodEval {
                 return summary;
             });
         } finally {
-            both.unpersist();
+            cached.forEach(Dataset::unpersist);
         }
+    }
+
+    private static Dataset<Row> cache(List<Dataset<Row>> cached, Dataset<Row> rows) {
+        Dataset<Row> kept = rows.persist(StorageLevel.MEMORY_AND_DISK());
+        cached.add(kept);
+        return kept;
     }
 
     /** One row per group: its typicality score. */
