@@ -8,7 +8,9 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
 import org.chainrule.pipelines.Progress;
+import org.chainrule.pipelines.io.Artefact;
 import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.score.InputTable;
 import org.chainrule.pipelines.score.Score;
@@ -110,10 +112,21 @@ public final class Detect {
     public static Map<String, Object> run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         Score.Settings t = s.table();
-        Outputs.checkTarget(t.output(), t.overwrite(), hconf);
+        List<String> inputs = new ArrayList<>(List.of(t.model()));
+        if (!t.format().equals("table")) {
+            inputs.add(t.input());
+        }
+        if (!s.backgroundModel().isEmpty()) {
+            inputs.add(s.backgroundModel());
+        }
+        if (s.reference().given() && !s.reference().format().equals("table")) {
+            inputs.add(s.reference().input());
+        }
+        OutputGuard.claim(t.output(), Artefact.DETECTION, inputs, t.overwrite(), hconf);
         AnomalyScorer scorer = AnomalyScorer.load(s.method(), t.model(), s.backgroundModel(), t.binarize(),
                 t.batchSize(), hconf);
         InputTable table = t.table();
+        table.verifyPrepared(spark);
         Dataset<Row> input = table.read(spark);
         List<String> inputPartitions = table.partitions(spark, input);
         List<String> keep = InputTable.keptColumns(t.keep(), input, inputPartitions);
@@ -238,6 +251,7 @@ public final class Detect {
         summary.put("partitionBy", partitionBy);
         summary.put("seconds", seconds);
         Outputs.writeText(staging + "/summary.json", Json.render(summary), spark.sparkContext().hadoopConfiguration());
+        Artefact.DETECTION.mark(staging, spark.sparkContext().hadoopConfiguration());
         Progress.say("detect", String.format("%d rows: %d scored, %d refused%s; %d flagged as anomalies (%s) -> %s",
                 count, scoredRows, count - scoredRows, byKind.isEmpty() ? "" : " " + byKind, flaggedRows,
                 summary.containsKey("threshold") ? String.format("%s > %.4g bits/dim", s.method().key(),

@@ -7,7 +7,9 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
 import org.chainrule.pipelines.Progress;
+import org.chainrule.pipelines.io.Artefact;
 import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.Pictures;
 import org.chainrule.pipelines.score.InputTable;
@@ -65,13 +67,23 @@ public final class OodEval {
     public static Map<String, Object> run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         Score.Settings t = s.in();
-        Outputs.checkTarget(t.output(), t.overwrite(), hconf);
+        List<String> inputs = new ArrayList<>(List.of(t.model()));
+        if (!t.format().equals("table")) {
+            inputs.addAll(List.of(t.input(), s.out()));
+        }
+        if (!s.backgroundModel().isEmpty()) {
+            inputs.add(s.backgroundModel());
+        }
+        OutputGuard.claim(t.output(), Artefact.OOD_EVALUATION, inputs, t.overwrite(), hconf);
         AnomalyScorer scorer = AnomalyScorer.load(s.method(), t.model(), s.backgroundModel(), t.binarize(),
                 t.batchSize(), hconf);
         List<String> keep = s.method().grouped() ? List.of(s.groupColumn()) : List.of();
-        Dataset<Row> in = scorer.score(t.table().read(spark), t.columns(), t.labelColumn(), keep);
-        Dataset<Row> out = scorer.score(new InputTable(s.out(), t.format(), t.csv()).read(spark), t.columns(),
-                t.labelColumn(), keep);
+        InputTable inTable = t.table();
+        InputTable outTable = new InputTable(s.out(), t.format(), t.csv());
+        inTable.verifyPrepared(spark);
+        outTable.verifyPrepared(spark);
+        Dataset<Row> in = scorer.score(inTable.read(spark), t.columns(), t.labelColumn(), keep);
+        Dataset<Row> out = scorer.score(outTable.read(spark), t.columns(), t.labelColumn(), keep);
         Map<String, Object> summary = scorer.describe();
         summary.put("positives", "the out-of-distribution rows");
         summary.put("in", t.input());
@@ -115,6 +127,7 @@ public final class OodEval {
             return Outputs.staged(t.output(), hconf, staging -> {
                 Outputs.writeBytes(staging + "/ood.png", picture, hconf);
                 Outputs.writeText(staging + "/summary.json", Json.render(summary), hconf);
+                Artefact.OOD_EVALUATION.mark(staging, hconf);
                 return summary;
             });
         } finally {

@@ -35,9 +35,11 @@ public record Reference(String input, String format, List<String> columns) {
         return !input.isEmpty();
     }
 
-    /** The reference rows, read as the input is (CSV options included). */
+    /** The reference rows, read as the input is (CSV options included); a prepared split's shards verified first. */
     Dataset<Row> read(SparkSession spark, Score.Csv csv) {
-        return new InputTable(input, format, csv).read(spark);
+        InputTable table = new InputTable(input, format, csv);
+        table.verifyPrepared(spark);
+        return table.read(spark);
     }
 
     /** The value columns to read in the reference table (see the record comment). */

@@ -1,5 +1,7 @@
 package org.chainrule.pipelines.score;
 
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -8,6 +10,11 @@ import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
 import org.apache.spark.sql.execution.datasources.LogicalRelation;
 
+import org.chainrule.pipelines.data.Manifest;
+import org.chainrule.pipelines.data.Shards;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -27,6 +34,31 @@ public record InputTable(String input, String format, Score.Csv csv) {
     public InputTable {
         if (!Score.FORMATS.contains(format)) {
             throw new IllegalArgumentException("format must be one of " + Score.FORMATS + ", got " + format);
+        }
+    }
+
+    /**
+     * When the input is a split of a dataset that {@code prepare} wrote (a Parquet directory whose parent holds
+     * {@code manifest.json} listing it), checks its shards against the manifest's checksums before scoring, as
+     * train and evaluate do: a changed or damaged shard fails naming the split and the shard.
+     */
+    public void verifyPrepared(SparkSession spark) {
+        if (!format.equals("parquet")) {
+            return;
+        }
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        Path split = new Path(input);
+        Path dir = split.getParent();
+        try {
+            if (dir == null || !dir.getFileSystem(hconf).exists(new Path(dir, Manifest.FILE))) {
+                return;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot look for a manifest beside " + input, e);
+        }
+        Manifest manifest = Manifest.read(dir.toString(), hconf);
+        if (manifest.splits().containsKey(split.getName())) {
+            Shards.verify(spark, dir.toString(), split.getName(), manifest);
         }
     }
 

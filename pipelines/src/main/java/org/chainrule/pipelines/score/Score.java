@@ -9,6 +9,8 @@ import org.chainrule.models.Units;
 import org.chainrule.pipelines.Progress;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.Artefact;
+import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.spark.JobLabels;
 import org.chainrule.pipelines.io.SavedModel;
@@ -88,7 +90,8 @@ public final class Score {
     /** Runs the scoring; returns the summary written. */
     public static Map<String, Object> run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        Outputs.checkTarget(s.output(), s.overwrite(), hconf);
+        List<String> inputs = s.format().equals("table") ? List.of(s.model()) : List.of(s.model(), s.input());
+        OutputGuard.claim(s.output(), Artefact.SCORES, inputs, s.overwrite(), hconf);
         DensityScorer scorer = DensityScorer.of(SavedModel.load(s.model(), false, hconf), s.model())
                 .setInputCols(s.columns().toArray(String[]::new)).setBinarize(s.binarize())
                 .setBatchSize(s.batchSize());
@@ -96,6 +99,7 @@ public final class Score {
             scorer.setLabelCol(s.labelColumn());
         }
         InputTable table = s.table();
+        table.verifyPrepared(spark);
         Dataset<Row> input = table.read(spark);
         List<String> inputPartitions = table.partitions(spark, input);
         List<String> keep = InputTable.keptColumns(s.keep(), input, inputPartitions);
@@ -118,6 +122,7 @@ public final class Score {
         String scores = staging + "/scores.parquet";
         JobLabels.describe(spark, "score %s: score", s.input());
         scored.write().partitionBy(partitionBy.toArray(String[]::new)).parquet(scores);
+        Artefact.SCORES.mark(staging, spark.sparkContext().hadoopConfiguration());
         double seconds = (System.nanoTime() - start) / 1e9;
 
         JobLabels.describe(spark, "score %s: summary", s.input());
