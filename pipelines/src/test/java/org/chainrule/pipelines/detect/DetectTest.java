@@ -316,6 +316,23 @@ class DetectTest {
     }
 
     @Test
+    void theOutputIsNeverAnInputNorAnotherJobsOutput() throws IOException {
+        String in = table("guard-in", draw(50, 71, false), 50);
+        Detect.Threshold fixed = new Detect.Threshold(0.01, 1.0, 0.001);
+        Detect.Bootstrap bootstrap = new Detect.Bootstrap(100, 1000, 1);
+        assertThrows(RuntimeException.class, () -> Detect.run(spark, new Detect.Settings(input(in, in), Method.NLL,
+                "", Reference.none(), fixed, "", bootstrap)));
+        Path scores = Files.createDirectories(shared.resolve("guard-scores"));
+        org.chainrule.pipelines.io.Artefact.SCORES.mark(scores.toString(), conf);
+        Score.Settings overwrite = new Score.Settings(model, in, "parquet", List.of("p0..p15"), List.of("id"), "",
+                List.of(), "auto", 64, new Score.Csv(true, ",", true), scores.toString(), true);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Detect.run(spark,
+                new Detect.Settings(overwrite, Method.NLL, "", Reference.none(), fixed, "", bootstrap)));
+        assertTrue(e.getMessage().contains("scores"), e.getMessage());
+        assertTrue(Files.exists(scores.resolve(org.chainrule.pipelines.io.Artefact.MARKER)));
+    }
+
+    @Test
     void prepareWritesAPerturbedCopyAndRecordsIt() throws IOException {
         Path csv = shared.resolve("bits-small.csv");
         Files.write(csv, lines(draw(1200, 61, false)));
