@@ -1,7 +1,6 @@
 package org.chainrule.pipelines.detect;
 
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -147,50 +146,16 @@ public final class Detect {
                 referenceScores = scorer.score(ref, s.reference().columns(t.columns(), ref.schema()), t.labelColumn(),
                         List.of()).select(AnomalyScorer.SCORE).persist(StorageLevel.MEMORY_AND_DISK());
             }
-            Column threshold;
+            Dataset<Row> flagged;
             if (s.method().grouped()) {
                 JobLabels.describe(spark, "detect %s: typicality of the reference", t.input());
                 Typicality typ = Typicality.fit(referenceScores, s.bootstrap().maxRows(), s.bootstrap().seed());
                 // the row scores are read twice (group means, then the rows): computed once, kept
                 rowScores = scored.persist(StorageLevel.MEMORY_AND_DISK());
-                scored = typ.groupScores(rowScores, s.groupColumn());
-                summary.put("entropyBitsPerDim", typ.entropyBitsPerDim());
-                summary.put("referenceScored", typ.referenceRows());
-                if (s.threshold().fixed() == null) {
-                    Map<Integer, Double> bySize = typ.thresholds(scored, s.threshold().quantile(),
-                            s.bootstrap().batches(), s.bootstrap().seed());
-                    scored = scored.join(functions.broadcast(Typicality.thresholdTable(spark, bySize, THRESHOLD)),
-                            col(Typicality.GROUP_SIZE).equalTo(col("__chainrule_size")), "left")
-                            .drop("__chainrule_size");
-                    threshold = col(THRESHOLD);
-                    Map<String, Object> shown = new LinkedHashMap<>();
-                    bySize.forEach((size, v) -> shown.put(String.valueOf(size), v));
-                    summary.put("thresholdsByGroupSize", shown);
-                    summary.put("bootstrapBatches", s.bootstrap().batches());
-                    summary.put("bootstrapRows", typ.sample().length);
-                } else {
-                    threshold = functions.lit(s.threshold().fixed());
-                }
+                flagged = flagGroups(spark, s, typ, rowScores, summary);
             } else {
-                double value;
-                if (s.threshold().fixed() == null) {
-                    JobLabels.describe(spark, "detect %s: threshold from the reference", t.input());
-                    value = referenceScores.where(functions.not(functions.isnan(col(AnomalyScorer.SCORE))))
-                            .stat().approxQuantile(AnomalyScorer.SCORE, new double[]{s.threshold().quantile()},
-                                    s.threshold().relativeError())[0];
-                } else {
-                    value = s.threshold().fixed();
-                }
-                threshold = functions.lit(value);
-                summary.put("threshold", value);
-                if (referenceScores != null) {
-                    Row r = referenceScores.agg(functions.count(col(AnomalyScorer.SCORE)),
-                            functions.sum(functions.when(col(AnomalyScorer.SCORE).gt(value), 1).otherwise(0)))
-                            .first();
-                    summary.put("referenceScored", r.getLong(0));
-                    summary.put("referenceFlaggedFraction", r.getLong(0) == 0 ? null
-                            : r.getLong(1) / (double) r.getLong(0));
-                }
+                double threshold = rowThreshold(spark, s, referenceScores, summary);
+                flagged = scored.withColumn(AnomalyScorer.FLAG, col(AnomalyScorer.SCORE).gt(threshold));
             }
             summary.put("thresholdFrom", s.threshold().fixed() != null ? "fixed"
                     : s.method().grouped() ? "bootstrap quantile of the reference, per group size"
@@ -199,14 +164,10 @@ public final class Detect {
             summary.put("contamination", s.threshold().fixed() != null ? null : s.threshold().contamination());
             summary.put("relativeError", s.method().grouped() || s.threshold().fixed() != null ? null
                     : s.threshold().relativeError());
-            Dataset<Row> flagged = scored.withColumn(AnomalyScorer.FLAG, col(AnomalyScorer.SCORE).gt(threshold));
-            if (s.method().grouped() && s.threshold().fixed() == null) {
-                flagged = flagged.drop(THRESHOLD);
-            }
             Progress.say("detect", String.format("scoring %s with %s (%s)%s", t.input(), t.model(),
                     s.method().key(), s.reference().given() ? "; reference " + s.reference().input() : ""));
-            Dataset<Row> out = flagged;
-            return Outputs.staged(t.output(), hconf, staging -> write(spark, s, out, partitionBy, summary, staging));
+            return Outputs.staged(t.output(), hconf, staging -> write(spark, s, flagged, partitionBy, summary,
+                    staging));
         } finally {
             if (referenceScores != null) {
                 referenceScores.unpersist();
@@ -215,6 +176,56 @@ public final class Detect {
                 rowScores.unpersist();
             }
         }
+    }
+
+    /**
+     * The threshold of a per-row score: the fixed one, or the quantile of the reference scores (Spark's approximate
+     * quantile); notes it, and the fraction of the reference above it, in the summary.
+     */
+    private static double rowThreshold(SparkSession spark, Settings s, Dataset<Row> referenceScores,
+                                       Map<String, Object> summary) {
+        double value;
+        if (s.threshold().fixed() == null) {
+            JobLabels.describe(spark, "detect %s: threshold from the reference", s.table().input());
+            value = referenceScores.where(functions.not(functions.isnan(col(AnomalyScorer.SCORE))))
+                    .stat().approxQuantile(AnomalyScorer.SCORE, new double[]{s.threshold().quantile()},
+                            s.threshold().relativeError())[0];
+        } else {
+            value = s.threshold().fixed();
+        }
+        summary.put("threshold", value);
+        if (referenceScores != null) {
+            Row r = referenceScores.agg(functions.count(col(AnomalyScorer.SCORE)),
+                    functions.sum(functions.when(col(AnomalyScorer.SCORE).gt(value), 1).otherwise(0))).first();
+            summary.put("referenceScored", r.getLong(0));
+            summary.put("referenceFlaggedFraction", r.getLong(0) == 0 ? null : r.getLong(1) / (double) r.getLong(0));
+        }
+        return value;
+    }
+
+    /**
+     * Typicality: every row with its group's score and flag, against the fixed threshold or the bootstrap threshold
+     * at the group's size; notes the entropy estimate and the thresholds in the summary.
+     */
+    private static Dataset<Row> flagGroups(SparkSession spark, Settings s, Typicality typ, Dataset<Row> rowScores,
+                                           Map<String, Object> summary) {
+        Dataset<Row> grouped = typ.groupScores(rowScores, s.groupColumn());
+        summary.put("entropyBitsPerDim", typ.entropyBitsPerDim());
+        summary.put("referenceScored", typ.referenceRows());
+        if (s.threshold().fixed() != null) {
+            return grouped.withColumn(AnomalyScorer.FLAG, col(AnomalyScorer.SCORE).gt(s.threshold().fixed()));
+        }
+        Map<Integer, Double> bySize = typ.thresholds(grouped, s.threshold().quantile(), s.bootstrap().batches(),
+                s.bootstrap().seed());
+        Map<String, Object> shown = new LinkedHashMap<>();
+        bySize.forEach((size, v) -> shown.put(String.valueOf(size), v));
+        summary.put("thresholdsByGroupSize", shown);
+        summary.put("bootstrapBatches", s.bootstrap().batches());
+        summary.put("bootstrapRows", typ.sample().length);
+        return grouped.join(functions.broadcast(Typicality.thresholdTable(spark, bySize, THRESHOLD)),
+                        col(Typicality.GROUP_SIZE).equalTo(col(Typicality.SIZE)), "left")
+                .withColumn(AnomalyScorer.FLAG, col(AnomalyScorer.SCORE).gt(col(THRESHOLD)))
+                .drop(Typicality.SIZE, THRESHOLD);
     }
 
     private static Map<String, Object> write(SparkSession spark, Settings s, Dataset<Row> flagged,

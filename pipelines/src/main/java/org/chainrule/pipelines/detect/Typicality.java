@@ -34,6 +34,8 @@ import static org.apache.spark.sql.functions.col;
 public record Typicality(double entropyBitsPerDim, long referenceRows, double[] sample) {
     static final String GROUP_SIZE = "group_size";
     static final String GROUP_MEAN = "group_mean_bits_per_dim";
+    /** The size column of {@link #thresholdTable}. */
+    static final String SIZE = "__chainrule_size";
 
     /** The entropy estimate and bootstrap sample of a scored reference table (its {@link AnomalyScorer#SCORE}). */
     public static Typicality fit(Dataset<Row> referenceScores, int maxRows, long seed) {
@@ -106,7 +108,7 @@ public record Typicality(double entropyBitsPerDim, long referenceRows, double[] 
     static Dataset<Row> thresholdTable(SparkSession spark, Map<Integer, Double> thresholds, String thresholdColumn) {
         List<Row> rows = new ArrayList<>();
         thresholds.forEach((size, t) -> rows.add(org.apache.spark.sql.RowFactory.create((long) size, t)));
-        StructType schema = new StructType().add("__chainrule_size", DataTypes.LongType)
+        StructType schema = new StructType().add(SIZE, DataTypes.LongType)
                 .add(thresholdColumn, DataTypes.DoubleType);
         return spark.createDataFrame(rows, schema);
     }
