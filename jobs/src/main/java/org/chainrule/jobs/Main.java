@@ -26,8 +26,8 @@ import java.util.function.Consumer;
 
 /**
  * The chainrule command line, run through spark-submit: {@code prepare}, {@code train}, {@code evaluate},
- * {@code sample}, {@code interpolate}, {@code score}, {@code detect}, {@code ood-eval}. Each command loads and validates its whole configuration before it starts Spark; the master is
- * whatever spark-submit says.
+ * {@code sample}, {@code interpolate}, {@code score}, {@code detect}, {@code ood-eval}. Each command loads and
+ * validates its whole configuration before it starts Spark; the master is whatever spark-submit says.
  */
 @Command(name = "chainrule", mixinStandardHelpOptions = true, version = "chainrule 0.1.0",
         description = "Train, score and sample tractable-likelihood generative models on Spark.",
