@@ -5,6 +5,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Prepare;
+import org.chainrule.pipelines.detect.Detect;
+import org.chainrule.pipelines.detect.OodEval;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.sample.Interpolate;
 import org.chainrule.pipelines.sample.Sample;
@@ -24,13 +26,14 @@ import java.util.function.Consumer;
 
 /**
  * The chainrule command line, run through spark-submit: {@code prepare}, {@code train}, {@code evaluate},
- * {@code sample}, {@code interpolate}, {@code score}. Each command loads and validates its whole configuration before it starts Spark; the master is
- * whatever spark-submit says.
+ * {@code sample}, {@code interpolate}, {@code score}, {@code detect}, {@code ood-eval}. Each command loads and
+ * validates its whole configuration before it starts Spark; the master is whatever spark-submit says.
  */
 @Command(name = "chainrule", mixinStandardHelpOptions = true, version = "chainrule 0.1.0",
         description = "Train, score and sample tractable-likelihood generative models on Spark.",
         subcommands = {Main.PrepareCommand.class, Main.TrainCommand.class, Main.EvaluateCommand.class,
-                Main.SampleCommand.class, Main.InterpolateCommand.class, Main.ScoreCommand.class})
+                Main.SampleCommand.class, Main.InterpolateCommand.class, Main.ScoreCommand.class,
+                Main.DetectCommand.class, Main.OodEvalCommand.class})
 public final class Main implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
@@ -217,80 +220,221 @@ public final class Main implements Callable<Integer> {
         }
     }
 
+    /**
+     * A command that scores a table as the score job reads it: the flags shared by score, detect and ood-eval, each
+     * setting the key of the same name in the command's settings section.
+     */
+    abstract static class TableCommand extends JobCommand {
+        @Option(names = "--model", paramLabel = "DIR", description = "saved model directory (${COMMAND-NAME}.model)")
+        String model;
+
+        @Option(names = "--format", paramLabel = "FORMAT",
+                description = "parquet, csv, orc, json, or table for a catalog table (${COMMAND-NAME}.format)")
+        String format;
+
+        @Option(names = "--columns", split = ",", paramLabel = "COLS", description = "the model's value columns in"
+                + " event order: names, ranges such as p0..p783, or one array / vector / string / binary column"
+                + " holding whole events (${COMMAND-NAME}.columns)")
+        List<String> columns;
+
+        @Option(names = "--label-column", paramLabel = "COL",
+                description = "class-conditional models: the column of class numbers (${COMMAND-NAME}.label-column)")
+        String labelColumn;
+
+        @Option(names = "--binarize", paramLabel = "MODE", description = "auto (the model's own rule), threshold"
+                + " (raw values >= max-value / 2 become 1) or none (already 0/1) (${COMMAND-NAME}.binarize)")
+        String binarize;
+
+        @Option(names = "--batch-size", paramLabel = "ROWS",
+                description = "rows per forward pass (${COMMAND-NAME}.batch-size)")
+        Integer batchSize;
+
+        @Option(names = "--output", paramLabel = "DIR",
+                description = "output directory to create (${COMMAND-NAME}.output)")
+        String output;
+
+        /** The settings section the flags set ({@code score}, {@code detect}, ...). */
+        abstract String section();
+
+        /** The command's own flags, as {@code key=value} overrides of its section. */
+        abstract void flags(List<String> overrides);
+
+        @Override
+        Settings settings() {
+            List<String> all = new ArrayList<>(overrides);
+            set(all, "model", model);
+            set(all, "format", format);
+            set(all, "columns", columns);
+            set(all, "label-column", labelColumn);
+            set(all, "binarize", binarize);
+            set(all, "batch-size", batchSize);
+            set(all, "output", output);
+            flags(all);
+            return Settings.load(config, all);
+        }
+
+        void set(List<String> overrides, String key, Object value) {
+            if (value instanceof List<?> list) {
+                overrides.add(section() + "." + key + "=" + list.stream()
+                        .map(v -> ConfigUtil.quoteString(v.toString()))
+                        .collect(java.util.stream.Collectors.joining(",", "[", "]")));
+            } else if (value != null) {
+                overrides.add(section() + "." + key + "=" + ConfigUtil.quoteString(value.toString()));
+            }
+        }
+    }
+
+    /** The input table of score and detect, and what of it is kept: {@code <section>.input, keep, partition-by}. */
+    static final class KeptTable {
+        @Option(names = "--input", paramLabel = "PATH|TABLE",
+                description = "files, a directory or a glob on any Hadoop filesystem, or a table name"
+                        + " (${COMMAND-NAME}.input)")
+        String input;
+
+        @Option(names = "--keep", split = ",", paramLabel = "COLS",
+                description = "columns passed through unchanged, or * for all (${COMMAND-NAME}.keep)")
+        List<String> keep;
+
+        @Option(names = "--partition-by", split = ",", paramLabel = "COLS",
+                description = "output partition columns; default: like the input (${COMMAND-NAME}.partition-by)")
+        List<String> partitionBy;
+
+        void flags(TableCommand command, List<String> all) {
+            command.set(all, "input", input);
+            command.set(all, "keep", keep);
+            command.set(all, "partition-by", partitionBy);
+        }
+    }
+
     @Command(name = "score", mixinStandardHelpOptions = true,
             description = {"Score any table (Parquet, CSV, ORC, JSON files or a catalog table) with a saved model:"
                     + " every input row, the kept columns unchanged, plus log_prob_nats, nll_nats, bits_per_dim and"
                     + " score_error, in <output>/scores.parquet, and <output>/summary.json.",
                     "Each flag sets the score.* key named in its description (see reference.conf); flags win over"
                             + " --config and --set."})
-    static final class ScoreCommand extends JobCommand {
-        @Option(names = "--model", paramLabel = "DIR", description = "saved model directory (score.model)")
-        String model;
-
-        @Option(names = "--input", paramLabel = "PATH|TABLE",
-                description = "files, a directory or a glob on any Hadoop filesystem, or a table name (score.input)")
-        String input;
-
-        @Option(names = "--format", paramLabel = "FORMAT",
-                description = "parquet, csv, orc, json, or table for a catalog table (score.format)")
-        String format;
-
-        @Option(names = "--columns", split = ",", paramLabel = "COLS", description = "the model's value columns in"
-                + " event order: names, ranges such as p0..p783, or one array / vector / string / binary column"
-                + " holding whole events (score.columns)")
-        List<String> columns;
-
-        @Option(names = "--keep", split = ",", paramLabel = "COLS",
-                description = "columns passed through unchanged, or * for all (score.keep)")
-        List<String> keep;
-
-        @Option(names = "--label-column", paramLabel = "COL",
-                description = "class-conditional models: the column of class numbers (score.label-column)")
-        String labelColumn;
-
-        @Option(names = "--partition-by", split = ",", paramLabel = "COLS",
-                description = "output partition columns; default: like the input (score.partition-by)")
-        List<String> partitionBy;
-
-        @Option(names = "--binarize", paramLabel = "MODE", description = "auto (the model's own rule), threshold"
-                + " (raw values >= max-value / 2 become 1) or none (already 0/1) (score.binarize)")
-        String binarize;
-
-        @Option(names = "--batch-size", paramLabel = "ROWS", description = "rows per forward pass (score.batch-size)")
-        Integer batchSize;
-
-        @Option(names = "--output", paramLabel = "DIR", description = "output directory to create (score.output)")
-        String output;
+    static final class ScoreCommand extends TableCommand {
+        @CommandLine.Mixin
+        KeptTable table = new KeptTable();
 
         @Override
-        Settings settings() {
-            List<String> all = new ArrayList<>(overrides);
-            set(all, "model", model);
-            set(all, "input", input);
-            set(all, "format", format);
-            set(all, "columns", columns);
-            set(all, "keep", keep);
-            set(all, "label-column", labelColumn);
-            set(all, "partition-by", partitionBy);
-            set(all, "binarize", binarize);
-            set(all, "batch-size", batchSize);
-            set(all, "output", output);
-            return Settings.load(config, all);
+        String section() {
+            return "score";
         }
 
-        private static void set(List<String> overrides, String key, Object value) {
-            if (value instanceof List<?> list) {
-                overrides.add("score." + key + "=" + list.stream().map(v -> ConfigUtil.quoteString(v.toString()))
-                        .collect(java.util.stream.Collectors.joining(",", "[", "]")));
-            } else if (value != null) {
-                overrides.add("score." + key + "=" + ConfigUtil.quoteString(value.toString()));
-            }
+        @Override
+        void flags(List<String> all) {
+            table.flags(this, all);
         }
 
         @Override
         Consumer<SparkSession> prepareJob(Settings s) {
             Score.Settings p = s.score(overwrite);
             return spark -> Score.run(spark, p);
+        }
+    }
+
+    /** The anomaly-score flags detect and ood-eval share. */
+    abstract static class AnomalyCommand extends TableCommand {
+        @Option(names = "--method", paramLabel = "METHOD", description = "nll, likelihood-ratio, complexity or"
+                + " typicality (${COMMAND-NAME}.method)")
+        String method;
+
+        @Option(names = "--background-model", paramLabel = "DIR", description = "likelihood-ratio: the model trained"
+                + " on a perturbed copy of the data (${COMMAND-NAME}.background-model)")
+        String backgroundModel;
+
+        @Option(names = "--reference", paramLabel = "PATH|TABLE", description = "in-distribution rows: a prepared"
+                + " split (data/prepared/mnist/valid) or a table (${COMMAND-NAME}.reference.input)")
+        String reference;
+
+        @Option(names = "--reference-format", paramLabel = "FORMAT",
+                description = "the reference's format (${COMMAND-NAME}.reference.format)")
+        String referenceFormat;
+
+        @Option(names = "--reference-columns", split = ",", paramLabel = "COLS", description = "the reference's"
+                + " value columns; default: the input's, else a prepared split's x (${COMMAND-NAME}.reference.columns)")
+        List<String> referenceColumns;
+
+        @Option(names = "--group-column", paramLabel = "COL",
+                description = "typicality: the column naming each row's batch (${COMMAND-NAME}.group-column)")
+        String groupColumn;
+
+        @Override
+        void flags(List<String> all) {
+            set(all, "method", method);
+            set(all, "background-model", backgroundModel);
+            set(all, "reference.input", reference);
+            set(all, "reference.format", referenceFormat);
+            set(all, "reference.columns", referenceColumns);
+            set(all, "group-column", groupColumn);
+            moreFlags(all);
+        }
+
+        abstract void moreFlags(List<String> all);
+    }
+
+    @Command(name = "detect", mixinStandardHelpOptions = true,
+            description = {"Flag anomalies in any table: the score job's columns plus anomaly_score (bits/dim, larger ="
+                    + " more anomalous) and is_anomaly, in <output>/scores.parquet, and <output>/summary.json (the"
+                    + " threshold, its quantile, the flagged count). See docs/detection.md.",
+                    "Each flag sets the detect.* key named in its description (see reference.conf)."})
+    static final class DetectCommand extends AnomalyCommand {
+        @CommandLine.Mixin
+        KeptTable table = new KeptTable();
+
+        @Option(names = "--contamination", paramLabel = "FRACTION", description = "the threshold is the (1 -"
+                + " FRACTION) quantile of the reference scores (detect.contamination)")
+        Double contamination;
+
+        @Option(names = "--threshold", paramLabel = "BITS_PER_DIM",
+                description = "a fixed threshold instead of the quantile (detect.threshold)")
+        Double threshold;
+
+        @Override
+        String section() {
+            return "detect";
+        }
+
+        @Override
+        void moreFlags(List<String> all) {
+            table.flags(this, all);
+            set(all, "contamination", contamination);
+            set(all, "threshold", threshold);
+        }
+
+        @Override
+        Consumer<SparkSession> prepareJob(Settings s) {
+            Detect.Settings p = s.detect(overwrite);
+            return spark -> Detect.run(spark, p);
+        }
+    }
+
+    @Command(name = "ood-eval", mixinStandardHelpOptions = true,
+            description = {"How well an anomaly score tells two tables apart: AUROC, AUPRC and FPR at 95% TPR in"
+                    + " <output>/summary.json, the score histograms and ROC curve in <output>/ood.png.",
+                    "Each flag sets the ood-eval.* key named in its description (see reference.conf)."})
+    static final class OodEvalCommand extends AnomalyCommand {
+        @Option(names = "--in", paramLabel = "PATH|TABLE", description = "in-distribution rows (ood-eval.in)")
+        String in;
+
+        @Option(names = "--out", paramLabel = "PATH|TABLE", description = "out-of-distribution rows (ood-eval.out)")
+        String out;
+
+        @Override
+        String section() {
+            return "ood-eval";
+        }
+
+        @Override
+        void moreFlags(List<String> all) {
+            set(all, "in", in);
+            set(all, "out", out);
+        }
+
+        @Override
+        Consumer<SparkSession> prepareJob(Settings s) {
+            OodEval.Settings p = s.oodEval(overwrite);
+            return spark -> OodEval.run(spark, p);
         }
     }
 

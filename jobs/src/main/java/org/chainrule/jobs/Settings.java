@@ -15,7 +15,12 @@ import org.chainrule.pipelines.data.Domain;
 import org.chainrule.pipelines.data.Encoding;
 import org.chainrule.pipelines.data.Holdout;
 import org.chainrule.pipelines.data.Prepare;
+import org.chainrule.pipelines.data.Perturbation;
 import org.chainrule.pipelines.data.Readers;
+import org.chainrule.pipelines.detect.Detect;
+import org.chainrule.pipelines.detect.Method;
+import org.chainrule.pipelines.detect.OodEval;
+import org.chainrule.pipelines.detect.Reference;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.sample.Interpolate;
 import org.chainrule.pipelines.sample.Sample;
@@ -186,12 +191,19 @@ public final class Settings {
         long limit = root.whole("prepare.limit", 0, Long.MAX_VALUE);
         int shards = root.integer("prepare.shards", 1, 100_000);
         boolean quarantine = root.oneOf("prepare.on-bad-row", List.of("fail", "quarantine")).equals("quarantine");
+        Perturbation perturbation = new Perturbation(root.real("prepare.perturb.fraction", 0, 1),
+                root.seed("prepare.perturb.seed"));
+        if (real && perturbation.active()) {
+            root.problem("prepare.perturb.fraction", "= " + perturbation.fraction() + ": real-valued data has no"
+                    + " uniform resampling; perturb needs binary, integer or text values");
+        }
         check();
         return Prepare.Settings.builder(format, train).trainLabels(trainLabels).test(test).testLabels(testLabels)
                 .readers(readers).limit(limit).shape(shape)
                 .encoding(new Encoding((int) width, maxValue, binarize, seed, real))
                 .holdout(new Holdout(validationRows, testRows, holdout, holdoutSeed))
-                .output(output).shards(shards).quarantine(quarantine).overwrite(overwrite).build();
+                .output(output).shards(shards).quarantine(quarantine).overwrite(overwrite)
+                .perturbation(perturbation).build();
     }
 
     /**
@@ -277,29 +289,94 @@ public final class Settings {
 
     /** Settings of the score job. */
     public Score.Settings score(boolean overwrite) {
-        String format = root.oneOf("score.format", Score.FORMATS);
-        List<String> columns = root.strings("score.columns");
+        Score.Settings s = table(root.section("score"), "input", true, overwrite);
+        check();
+        return s;
+    }
+
+    /**
+     * A table to score as the score job reads it, from a section with score's keys ({@code score}, {@code detect},
+     * {@code ood-eval}); {@code keeps}: the section has {@code keep} and {@code partition-by} (else none are kept).
+     */
+    private static Score.Settings table(Section sec, String inputKey, boolean keeps, boolean overwrite) {
+        String format = sec.oneOf("format", Score.FORMATS);
+        List<String> columns = sec.strings("columns");
         if (columns.isEmpty()) {
-            root.problem("score.columns", "lists no columns (--columns): name the model's value columns (e.g."
+            sec.problem("columns", "lists no columns (--columns): name the model's value columns (e.g."
                     + " p0..p783) or the one column holding whole events");
         }
-        List<String> keep = root.strings("score.keep");
-        String delimiter = root.text("score.csv.delimiter");
+        List<String> keep = keeps ? sec.strings("keep") : List.of();
+        String delimiter = sec.text("csv.delimiter");
         if (delimiter.length() != 1) {
-            root.problem("score.csv.delimiter", "must be one character, got '" + delimiter + "'");
+            sec.problem("csv.delimiter", "must be one character, got '" + delimiter + "'");
         }
-        String model = root.string("score.model");
-        String input = root.string("score.input");
-        String label = root.text("score.label-column");
-        List<String> partitionBy = root.strings("score.partition-by");
-        String binarize = root.oneOf("score.binarize", ValueRule.MODES);
-        int batchSize = root.integer("score.batch-size", 1, 1_000_000);
-        Score.Csv csv = new Score.Csv(root.bool("score.csv.header"), delimiter, root.bool("score.csv.infer-schema"));
-        String output = root.string("score.output");
-        check();
+        String model = sec.string("model");
+        String input = sec.string(inputKey);
+        String label = sec.text("label-column");
+        List<String> partitionBy = keeps ? sec.strings("partition-by") : List.of();
+        String binarize = sec.oneOf("binarize", ValueRule.MODES);
+        int batchSize = sec.integer("batch-size", 1, 1_000_000);
+        Score.Csv csv = new Score.Csv(sec.bool("csv.header"), delimiter, sec.bool("csv.infer-schema"));
+        String output = sec.string("output");
         return Score.Settings.builder(model, input, output).format(format).columns(columns.toArray(String[]::new))
                 .keep(keep.toArray(String[]::new)).labelColumn(label).partitionBy(partitionBy.toArray(String[]::new))
                 .binarize(binarize).batchSize(batchSize).csv(csv).overwrite(overwrite).build();
+    }
+
+    /** Settings of the detect job. */
+    public Detect.Settings detect(boolean overwrite) {
+        Section sec = root.section("detect");
+        Score.Settings table = table(sec, "input", true, overwrite);
+        Method method = Method.of(sec.oneOf("method", Method.NAMES));
+        String background = sec.text("background-model");
+        Reference reference = reference(sec.section("reference"));
+        String fixed = sec.text("threshold").trim();
+        Double threshold = null;
+        if (!fixed.isEmpty()) {
+            try {
+                threshold = Double.parseDouble(fixed);
+            } catch (NumberFormatException e) {
+                sec.problem("threshold", "= " + fixed + " is not a number (\"\" = the contamination quantile)");
+            }
+        }
+        Detect.Threshold t = new Detect.Threshold(sec.real("contamination", 1e-9, 1 - 1e-9), threshold,
+                sec.real("relative-error", 0, 0.5));
+        String group = sec.text("group-column");
+        Detect.Bootstrap bootstrap = bootstrap(sec.section("bootstrap"));
+        check();
+        return detectOrProblem(() -> new Detect.Settings(table, method, background, reference, t, group, bootstrap));
+    }
+
+    /** Settings of the ood-eval job. */
+    public OodEval.Settings oodEval(boolean overwrite) {
+        Section sec = root.section("ood-eval");
+        Score.Settings in = table(sec, "in", false, overwrite);
+        String out = sec.string("out");
+        Method method = Method.of(sec.oneOf("method", Method.NAMES));
+        String background = sec.text("background-model");
+        Reference reference = reference(sec.section("reference"));
+        String group = sec.text("group-column");
+        Detect.Bootstrap bootstrap = bootstrap(sec.section("bootstrap"));
+        check();
+        return detectOrProblem(() -> new OodEval.Settings(in, out, method, background, reference, group, bootstrap));
+    }
+
+    private static Reference reference(Section sec) {
+        return new Reference(sec.text("input"), sec.oneOf("format", Score.FORMATS), sec.strings("columns"));
+    }
+
+    private static Detect.Bootstrap bootstrap(Section sec) {
+        return new Detect.Bootstrap(sec.integer("batches", 10, 10_000_000), sec.integer("max-rows", 2, 10_000_000),
+                sec.seed("seed"));
+    }
+
+    /** Settings whose checks across keys throw: their message becomes a configuration error. */
+    private static <T> T detectOrProblem(java.util.function.Supplier<T> settings) {
+        try {
+            return settings.get();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigErrors(List.of(e.getMessage()));
+        }
     }
 
     /** Settings of the interpolate job. */

@@ -61,9 +61,16 @@ public final class Prepare {
      * @param shards     Parquet files per split (at most)
      * @param quarantine true: write bad rows to {@code rejects/} and count them; false: fail on the first ones
      * @param overwrite  replace an existing output
+     * @param perturbation values resampled after encoding (a background model's data); {@link Perturbation#none()}
      */
     public record Settings(Sources sources, Encoding encoding, long[] shape, Holdout holdout, String output,
-                           int shards, boolean quarantine, boolean overwrite) {
+                           int shards, boolean quarantine, boolean overwrite, Perturbation perturbation) {
+        /** Settings without perturbation. */
+        public Settings(Sources sources, Encoding encoding, long[] shape, Holdout holdout, String output,
+                        int shards, boolean quarantine, boolean overwrite) {
+            this(sources, encoding, shape, holdout, output, shards, quarantine, overwrite, Perturbation.none());
+        }
+
         public Settings {
             if (sources.test().isEmpty() != (holdout.testRows() > 0)) {
                 throw new IllegalArgumentException(sources.test().isEmpty()
@@ -98,6 +105,7 @@ public final class Prepare {
             b.shards = shards;
             b.quarantine = quarantine;
             b.overwrite = overwrite;
+            b.perturbation = perturbation;
             return b;
         }
 
@@ -117,6 +125,7 @@ public final class Prepare {
             private int shards = 2;
             private boolean quarantine;
             private boolean overwrite;
+            private Perturbation perturbation = Perturbation.none();
 
             private Builder(String format, List<String> train) {
                 this.format = format;
@@ -195,11 +204,18 @@ public final class Prepare {
                 return this;
             }
 
+            /** Default none. */
+            public Builder perturbation(Perturbation v) {
+                perturbation = v;
+                return this;
+            }
+
             public Settings build() {
                 return new Settings(new Sources(format, train, trainLabels, test, testLabels, readers, limit),
                         java.util.Objects.requireNonNull(encoding, "encoding"),
                         java.util.Objects.requireNonNull(shape, "shape"), holdout,
-                        java.util.Objects.requireNonNull(output, "output"), shards, quarantine, overwrite);
+                        java.util.Objects.requireNonNull(output, "output"), shards, quarantine, overwrite,
+                        perturbation);
             }
         }
     }
@@ -248,14 +264,17 @@ public final class Prepare {
         Readers.Options opt = format.equals("text") ? TextScan.options(jsc, files, src.readers(), conf, textFacts)
                 : src.readers();
         Settings settings = opt == src.readers() ? s : new Settings(src.withReaders(opt), s.encoding(), s.shape(),
-                s.holdout(), s.output(), s.shards(), s.quarantine(), s.overwrite());
+                s.holdout(), s.output(), s.shards(), s.quarantine(), s.overwrite(), s.perturbation());
         long bytes = TabularSources.handles(format) ? TabularSources.bytes(files, hconf) : 0;
         Function<String, ReadProgress> progress = TabularSources.handles(format)
                 ? phase -> ReadProgress.start(spark.sparkContext(), "prepare", phase, bytes) : null;
         TabularSources.Read read = progress != null
                 ? TabularSources.read(spark, format, files, enc, opt, hconf)
                 : fileByFile(jsc, format, files, enc, opt, conf);
-        JavaRDD<SourceRecord> records = read.records().persist(StorageLevel.MEMORY_AND_DISK_SER());
+        Perturbation perturb = s.perturbation();
+        int levels = format.equals("text") ? opt.vocabulary().length() : enc.levels();
+        JavaRDD<SourceRecord> records = (perturb.active() ? read.records().map(r -> perturb.apply(r, levels))
+                : read.records()).persist(StorageLevel.MEMORY_AND_DISK_SER());
         try {
             return Outputs.staged(s.output(), hconf, staging -> write(spark, settings, files, skipped, records,
                     read.perFile(), progress, textFacts, staging));
@@ -345,6 +364,9 @@ public final class Prepare {
         details.put("skippedInputs", Map.of("count", skipped.size(), "entries",
                 skipped.subList(0, Math.min(MAX_LISTED, skipped.size()))));
         details.putAll(textFacts);
+        if (s.perturbation().active()) {
+            details.put("perturb", s.perturbation().toMap());
+        }
         details.put("created", Instant.now().toString());
         JobLabels.describe(spark, "prepare: classes and standardization");
         JavaRDD<SourceRecord> trainRows = placed.filter(p -> p.record().ok() && p.split().equals("train"))

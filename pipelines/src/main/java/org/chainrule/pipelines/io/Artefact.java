@@ -34,7 +34,11 @@ public enum Artefact {
     /** A latent interpolation strip (the interpolate job). */
     INTERPOLATION("interpolation", "an interpolation", "interpolate", List.of("interpolation.parquet")),
     /** Scored user rows (the score job); recognised by its marker only. */
-    SCORES("scores", "scores", "score", List.of());
+    SCORES("scores", "scores", "score", List.of()),
+    /** Scored user rows with anomaly scores and flags (the detect job); recognised by its marker only. */
+    DETECTION("detection", "a detection", "detect", List.of()),
+    /** An out-of-distribution evaluation: summary and picture (the ood-eval job); recognised by its marker only. */
+    OOD_EVALUATION("ood-evaluation", "an out-of-distribution evaluation", "ood-eval", List.of());
 
     /** The marker file every artefact directory holds. */
     public static final String MARKER = "_chainrule.json";

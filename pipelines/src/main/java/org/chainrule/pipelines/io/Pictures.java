@@ -345,7 +345,47 @@ public final class Pictures {
         return 0xFF000000 | v << 16 | v << 8 | v;
     }
 
-    private static byte[] png(BufferedImage img) {
+    /**
+     * Places PNG pictures (such as two {@link #lineChart}s) side by side on a white background, top-aligned.
+     *
+     * @throws IllegalArgumentException when a picture cannot be decoded or the result would be too wide
+     */
+    public static byte[] sideBySide(byte[]... pngs) {
+        List<BufferedImage> images = new ArrayList<>();
+        int width = 0, height = 0;
+        for (byte[] bytes : pngs) {
+            BufferedImage img;
+            try {
+                img = ImageIO.read(new java.io.ByteArrayInputStream(bytes));
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading PNG from memory failed", e);
+            }
+            if (img == null) throw new IllegalArgumentException("not a picture ImageIO reads");
+            images.add(img);
+            width += img.getWidth();
+            height = Math.max(height, img.getHeight());
+        }
+        if (images.isEmpty() || width > MAX_SIDE) {
+            throw new IllegalArgumentException("side by side needs 1.." + MAX_SIDE + " px of pictures, got " + width);
+        }
+        BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = out.createGraphics();
+        try {
+            g.setColor(Color.WHITE);
+            g.fillRect(0, 0, width, height);
+            int x = 0;
+            for (BufferedImage img : images) {
+                g.drawImage(img, x, 0, null);
+                x += img.getWidth();
+            }
+        } finally {
+            g.dispose();
+        }
+        return png(out);
+    }
+
+    /** The PNG encoding of a picture. */
+    public static byte[] png(BufferedImage img) {
         try (ByteArrayOutputStream out = new ByteArrayOutputStream()) {
             if (!ImageIO.write(img, "png", out)) throw new IllegalStateException("no PNG writer in this JDK");
             return out.toByteArray();

@@ -1,18 +1,12 @@
 package org.chainrule.pipelines.score;
 
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
-import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
-import org.apache.spark.sql.execution.datasources.LogicalRelation;
 import org.apache.spark.sql.functions;
 import org.chainrule.models.Units;
 import org.chainrule.pipelines.Progress;
-import org.chainrule.pipelines.data.Manifest;
-import org.chainrule.pipelines.data.Shards;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.io.Json;
 import org.chainrule.pipelines.io.Artefact;
@@ -22,12 +16,9 @@ import org.chainrule.pipelines.spark.JobLabels;
 import org.chainrule.pipelines.io.SavedModel;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 import static org.apache.spark.sql.functions.col;
 
@@ -168,6 +159,11 @@ public final class Score {
                         csv, output, overwrite);
             }
         }
+
+        /** The table read. */
+        public InputTable table() {
+            return new InputTable(input, format, csv);
+        }
     }
 
     /**
@@ -192,17 +188,12 @@ public final class Score {
         if (!s.labelColumn().isEmpty()) {
             scorer.setLabelCol(s.labelColumn());
         }
-        verifyPreparedSplit(spark, s);
-        Dataset<Row> input = read(spark, s);
-        List<String> inputPartitions = inputPartitions(spark, input, s);
-        List<String> keep = keptColumns(s.keep(), input, inputPartitions);
-        List<String> partitionBy = s.partitionBy().isEmpty() ? inputPartitions : s.partitionBy();
-        for (String p : partitionBy) {
-            if (!keep.contains(p)) {
-                throw new IllegalArgumentException("partition-by column " + p + " is not among the kept columns "
-                        + keep);
-            }
-        }
+        InputTable table = s.table();
+        table.verifyPrepared(spark);
+        Dataset<Row> input = table.read(spark);
+        List<String> inputPartitions = table.partitions(spark, input);
+        List<String> keep = InputTable.keptColumns(s.keep(), input, inputPartitions);
+        List<String> partitionBy = InputTable.partitionBy(s.partitionBy(), inputPartitions, keep);
         DensityScorer.Plan plan = scorer.plan(input.schema(), keep); // every setting checked before Spark works
         Dataset<Row> scored = scorer.score(input, keep); // reads only the columns it selects
         Progress.say("score", String.format("scoring %s (%s) with %s (%s): values from %s; %s; keeping %s%s",
@@ -235,10 +226,7 @@ public final class Score {
         Map<String, Object> byKind = new LinkedHashMap<>();
         List<Object> examples = new ArrayList<>();
         if (scoredRows < count) {
-            Dataset<Row> refused = back.filter(col(ERROR).isNotNull());
-            refused.groupBy(functions.substring_index(col(ERROR), ":", 1).as("kind")).count().orderBy("kind")
-                    .collectAsList().forEach(r -> byKind.put(r.getString(0), r.getLong(1)));
-            refused.select(ERROR).limit(5).collectAsList().forEach(r -> examples.add(r.getString(0)));
+            refusals(back, byKind, examples);
         }
         int dims = scorer.scoring().dims();
         double meanNll = scoredRows > 0 ? agg.getDouble(2) : Double.NaN;
@@ -274,74 +262,17 @@ public final class Score {
     }
 
     /**
-     * When the input is a split of a dataset that {@code prepare} wrote (a Parquet directory whose parent holds
-     * {@code manifest.json} listing it), checks its shards against the manifest's checksums before scoring, as
-     * train and evaluate do: a changed or damaged shard fails naming the split and the shard.
+     * Counts the refused rows of a scored table by the kind of their {@code score_error} (the text before the first
+     * colon) into {@code byKind}, and adds the first five errors to {@code examples}.
      */
-    static void verifyPreparedSplit(SparkSession spark, Settings s) {
-        if (!s.format().equals("parquet")) {
-            return;
-        }
-        Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        org.apache.hadoop.fs.Path split = new org.apache.hadoop.fs.Path(s.input());
-        org.apache.hadoop.fs.Path dir = split.getParent();
-        try {
-            if (dir == null || !dir.getFileSystem(hconf).exists(new org.apache.hadoop.fs.Path(dir, "manifest.json"))) {
-                return;
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot look for a manifest beside " + s.input(), e);
-        }
-        Manifest manifest = Manifest.read(dir.toString(), hconf);
-        if (manifest.splits().containsKey(split.getName())) {
-            Shards.verify(spark, dir.toString(), split.getName(), manifest);
-        }
+    public static void refusals(Dataset<Row> scored, Map<String, Object> byKind, List<Object> examples) {
+        Dataset<Row> refused = scored.filter(col(ERROR).isNotNull());
+        refused.groupBy(functions.substring_index(col(ERROR), ":", 1).as("kind")).count().orderBy("kind")
+                .collectAsList().forEach(r -> byKind.put(r.getString(0), r.getLong(1)));
+        refused.select(ERROR).limit(5).collectAsList().forEach(r -> examples.add(r.getString(0)));
     }
 
-    /** The input as Spark reads it; nothing is read yet except what schema inference needs. */
-    static Dataset<Row> read(SparkSession spark, Settings s) {
-        if (s.format().equals("table")) {
-            return spark.table(s.input());
-        }
-        DataFrameReader reader = spark.read().format(s.format());
-        if (s.format().equals("csv")) {
-            reader = reader.option("header", s.csv().header()).option("sep", s.csv().delimiter())
-                    .option("inferSchema", s.csv().inferSchema());
-        }
-        return reader.load(s.input());
-    }
-
-    /** The partition columns of the input: a catalog table's, or those of a partitioned file layout (k=v/ dirs). */
-    static List<String> inputPartitions(SparkSession spark, Dataset<Row> input, Settings s) {
-        if (s.format().equals("table")) {
-            try {
-                return spark.catalog().listColumns(s.input()).collectAsList().stream()
-                        .filter(org.apache.spark.sql.catalog.Column::isPartition)
-                        .map(org.apache.spark.sql.catalog.Column::name).toList();
-            } catch (org.apache.spark.sql.AnalysisException e) {
-                throw new IllegalArgumentException("cannot list the columns of table " + s.input() + ": "
-                        + e.getMessage(), e);
-            }
-        }
-        List<String> out = new ArrayList<>();
-        LogicalPlan plan = input.queryExecution().analyzed();
-        for (LogicalPlan leaf : scala.collection.JavaConverters.seqAsJavaList(plan.collectLeaves())) {
-            if (leaf instanceof LogicalRelation r && r.relation() instanceof HadoopFsRelation fs) {
-                out.addAll(Arrays.asList(fs.partitionSchema().fieldNames()));
-            }
-        }
-        return out;
-    }
-
-    /** The kept columns: all for {@code *}, else the named ones (ranges written out); the input's partitions too. */
-    static List<String> keptColumns(List<String> keep, Dataset<Row> input, List<String> inputPartitions) {
-        Set<String> kept = new LinkedHashSet<>(keep.contains("*") ? Arrays.asList(input.columns())
-                : FeatureColumns.expand(keep, input.schema()));
-        kept.addAll(inputPartitions);
-        return new ArrayList<>(kept);
-    }
-
-    private static String describe(FeatureColumns features) {
+    static String describe(FeatureColumns features) {
         List<String> n = features.names();
         return n.size() == 1 ? n.get(0) : n.size() + " columns " + n.get(0) + " .. " + n.get(n.size() - 1);
     }

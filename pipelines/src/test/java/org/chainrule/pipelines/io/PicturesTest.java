@@ -37,6 +37,20 @@ class PicturesTest {
     }
 
     @Test
+    void sideBySidePlacesPicturesLeftToRightOnWhite() throws IOException {
+        float[] black = filled(4, 0f);
+        byte[] small = Pictures.imageGrid(new float[][]{black}, 2, 2, 1, 1, 1); // 6x6: gray gap around black
+        byte[] tall = Pictures.imageGrid(new float[][]{black, black}, 2, 2, 1, 1, 2); // 8x14
+        BufferedImage both = decode(Pictures.sideBySide(small, tall));
+        assertEquals(6 + 8, both.getWidth());
+        assertEquals(14, both.getHeight());
+        assertEquals(Color.BLACK.getRGB(), both.getRGB(2, 2)); // the first picture's pixel
+        assertEquals(Color.WHITE.getRGB(), both.getRGB(2, 10)); // below the shorter picture
+        assertEquals(Color.BLACK.getRGB(), both.getRGB(6 + 2, 2)); // the second picture starts at x = 6
+        assertThrows(IllegalArgumentException.class, () -> Pictures.sideBySide(new byte[]{1, 2, 3}));
+    }
+
+    @Test
     void gridSizeFollowsTheFormula() throws IOException {
         float[][] five = new float[5][];
         Arrays.fill(five, filled(3 * 4, 0.5f));
