@@ -3,15 +3,17 @@ package org.chainrule.pipelines.data;
 import org.chainrule.models.Seeds;
 
 /**
- * A seeded bijection of [0, n): which records a shuffled holdout sets aside, decided per record with no state and no
- * driver-side table, so it scales to any row count and gives the same split on every run. A four-round Feistel network
+ * A seeded bijection of [0, n): which records a shuffled holdout sets aside (and, in training, each row's place in an
+ * epoch), decided per record with no state and no driver-side table, so it scales to any row count and gives the same
+ * order on every run. A four-round Feistel network
  * over the smallest even-bit power of two >= n, cycle-walked back into range (fewer than four steps on average).
  */
-final class Holdout {
+public final class Holdout {
     private Holdout() {
     }
 
-    static long permute(long i, long n, long seed) {
+    /** The image of {@code i} under the bijection of [0, n) that {@code seed} picks. */
+    public static long permute(long i, long n, long seed) {
         if (i < 0 || i >= n) {
             throw new IllegalArgumentException(i + " outside [0, " + n + ")");
         }
