@@ -23,6 +23,7 @@ import scala.runtime.AbstractFunction2;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -64,6 +65,7 @@ public final class AveragingRounds implements AutoCloseable {
     private final int frequency;
     private final long seed;
     private final Broadcast<Setup> setup;
+    private final RoundTaskListener listener = new RoundTaskListener(java.util.UUID.randomUUID().toString());
 
     /**
      * What every task needs besides its rows and the round's state: the network configuration (with zeroed counters,
@@ -105,6 +107,7 @@ public final class AveragingRounds implements AutoCloseable {
         conf.setIterationCount(0);
         conf.setEpochCount(0);
         this.setup = jsc.broadcast(new Setup(conf.toJson(), new Minibatches(spec, domain, dims)));
+        jsc.sc().addSparkListener(listener);
     }
 
     /** Training rows. */
@@ -119,6 +122,7 @@ public final class AveragingRounds implements AutoCloseable {
 
     @Override
     public void close() {
+        jsc.sc().removeSparkListener(listener);
         setup.destroy();
         if (ownsRanked) {
             ranked.unpersist();
@@ -137,8 +141,10 @@ public final class AveragingRounds implements AutoCloseable {
             this.epoch = epoch;
             this.order = order;
             EpochOrder o = order;
+            // no sort in the shuffle: a task sorts its own round-sized partition, so its read is timed as its own
+            listener.track(epoch, times);
             this.shuffled = ranked.mapToPair(t -> new Tuple2<>(o.position(t._1()), t._2()))
-                    .repartitionAndSortWithinPartitions(order.partitioner());
+                    .partitionBy(order.partitioner());
         }
 
         public EpochOrder order() {
@@ -177,9 +183,14 @@ public final class AveragingRounds implements AutoCloseable {
             for (int w = 0; w < workers; w++) {
                 partitions.add(round * workers + w);
             }
-            WorkerReport[] reports = (WorkerReport[]) jsc.sc().runJob(shuffled.rdd(),
-                    new RoundTask(setup, broadcast, order, round),
-                    JavaConverters.asScalaBuffer(partitions).toSeq(), REPORT);
+            jsc.setLocalProperty(RoundTaskListener.PROPERTY, listener.mark(epoch));
+            WorkerReport[] reports;
+            try {
+                reports = (WorkerReport[]) jsc.sc().runJob(shuffled.rdd(), new RoundTask(setup, broadcast, order, round),
+                        JavaConverters.asScalaBuffer(partitions).toSeq(), REPORT);
+            } finally {
+                jsc.setLocalProperty(RoundTaskListener.PROPERTY, null);
+            }
             long ran = System.nanoTime();
             List<byte[]> states = new ArrayList<>();
             int steps = 0;
@@ -196,7 +207,7 @@ public final class AveragingRounds implements AutoCloseable {
                 times.rebuilds += r.built() ? 1 : 0;
             }
             if (!states.isEmpty()) {
-                NetworkState.restore(NetworkState.average(states, NetworkState.iteration(state) + steps, epoch), net);
+                NetworkState.restoreMean(states, net, NetworkState.iteration(state) + steps, epoch);
             }
             long averaged = System.nanoTime();
             broadcast.destroy();
@@ -204,7 +215,8 @@ public final class AveragingRounds implements AutoCloseable {
 
             times.rounds++;
             times.serialize += (encoded - start) / 1e9 + (slowest.resetNanos() + slowest.encodeNanos()) / 1e9;
-            times.broadcast += (broadcasted - encoded) / 1e9 + slowest.fetchNanos() / 1e9;
+            times.broadcastCreate += (broadcasted - encoded) / 1e9;
+            times.broadcastFetch += slowest.fetchNanos() / 1e9;
             times.launch += (ran - broadcasted - slowest.taskNanos()) / 1e9;
             times.rebuild += slowest.buildNanos() / 1e9;
             times.batches += slowest.batchNanos() / 1e9;
@@ -275,9 +287,11 @@ public final class AveragingRounds implements AutoCloseable {
         public WorkerReport apply(TaskContext context, Iterator<Tuple2<Long, Example>> rows) {
             long start = System.nanoTime();
             int worker = context.partitionId() % order.workers();
-            boolean any = rows.hasNext(); // reads and sorts this partition's shuffle blocks
+            List<Tuple2<Long, Example>> mine = new ArrayList<>();
+            rows.foreach(mine::add); // this round's rows only: k minibatches
+            mine.sort(Comparator.comparingLong(Tuple2::_1));
             long read = System.nanoTime();
-            if (!any) {
+            if (mine.isEmpty()) {
                 return new WorkerReport(worker, 0, null, false, read - start, 0, 0, 0, read - start, 0, 0);
             }
             Setup s = setup.value();
@@ -294,27 +308,21 @@ public final class AveragingRounds implements AutoCloseable {
             long fitNanos = 0;
             int steps = 0;
             int variants = s.minibatches().spec().variantCount();
-            List<Example> batch = new ArrayList<>(order.batchSize());
-            long batchIndex = -1;
-            while (rows.hasNext() || !batch.isEmpty()) {
+            for (int from = 0; from < mine.size(); ) {
                 long t0 = System.nanoTime();
-                Tuple2<Long, Example> next = rows.hasNext() ? rows.next() : null;
-                long b = next == null ? -1 : order.batch(next._1());
-                if (!batch.isEmpty() && b != batchIndex) {
-                    var data = s.minibatches().of(batch, order.variant(order.step(batchIndex, worker), variants));
-                    long t1 = System.nanoTime();
-                    net.fit(data);
-                    fitNanos += System.nanoTime() - t1;
-                    batchNanos += t1 - t0;
-                    steps++;
-                    batch.clear();
-                } else {
-                    batchNanos += System.nanoTime() - t0;
+                long batch = order.batch(mine.get(from)._1());
+                List<Example> batchRows = new ArrayList<>(order.batchSize());
+                int to = from;
+                while (to < mine.size() && order.batch(mine.get(to)._1()) == batch) {
+                    batchRows.add(mine.get(to++)._2());
                 }
-                if (next != null) {
-                    batch.add(next._2());
-                    batchIndex = b;
-                }
+                var data = s.minibatches().of(batchRows, order.variant(order.step(batch, worker), variants));
+                long t1 = System.nanoTime();
+                net.fit(data);
+                fitNanos += System.nanoTime() - t1;
+                batchNanos += t1 - t0;
+                steps++;
+                from = to;
             }
             long fitted = System.nanoTime();
             byte[] result = NetworkState.capture(net);

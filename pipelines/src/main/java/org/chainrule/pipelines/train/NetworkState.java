@@ -10,6 +10,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.List;
 
 /**
  * Everything one step of training reads and writes besides the data: the parameters, the optimizer (updater) state
@@ -31,17 +32,15 @@ final class NetworkState {
         INDArray params = net.params();
         INDArray updater = updaterState(net);
         long nUpdater = updater == null ? 0 : updater.length();
-        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(HEADER_BYTES + 4 * (params.length() + nUpdater)))
-                .order(ByteOrder.LITTLE_ENDIAN);
+        byte[] out = new byte[Math.toIntExact(HEADER_BYTES + 4 * (params.length() + nUpdater))];
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
-        out.putInt(conf.getIterationCount()).putInt(conf.getEpochCount())
-                .putInt(Math.toIntExact(params.length())).putInt(Math.toIntExact(nUpdater));
-        FloatBuffer floats = out.asFloatBuffer();
-        floats.put(floats(params));
+        ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN).putInt(conf.getIterationCount())
+                .putInt(conf.getEpochCount()).putInt(Math.toIntExact(params.length())).putInt(Math.toIntExact(nUpdater));
+        copy(params, out, HEADER_BYTES, true);
         if (updater != null) {
-            floats.put(floats(updater));
+            copy(updater, out, HEADER_BYTES + 4 * (int) params.length(), true);
         }
-        return out.array();
+        return out;
     }
 
     /** Sets the network's parameters, updater state and counters from {@link #capture}d bytes. */
@@ -54,22 +53,51 @@ final class NetworkState {
         if (nParams != net.numParams()) {
             throw new IllegalStateException("state holds " + nParams + " parameters, the network has " + net.numParams());
         }
-        FloatBuffer floats = in.asFloatBuffer();
-        float[] params = new float[nParams];
-        floats.get(params);
-        net.setParams(Nd4j.createFromArray(params).reshape(1, nParams));
         INDArray updater = updaterState(net);
         long have = updater == null ? 0 : updater.length();
         if (have != nUpdater) {
             throw new IllegalStateException("state holds " + nUpdater + " updater values, the network has " + have);
         }
+        copy(net.params(), state, HEADER_BYTES, false);
         if (updater != null) {
-            float[] u = new float[nUpdater];
-            floats.get(u);
-            updater.assign(Nd4j.createFromArray(u).reshape(updater.shape()));
+            copy(updater, state, HEADER_BYTES + 4 * nParams, false);
         }
         net.getLayerWiseConfigurations().setIterationCount(iteration);
         net.getLayerWiseConfigurations().setEpochCount(epoch);
+    }
+
+    /**
+     * Copies a float32 array's values to ({@code out}) or from bytes at {@code offset}: one memory copy when the array
+     * is a whole contiguous buffer (as a network's parameter and updater-state views are), element by element
+     * otherwise.
+     */
+    private static void copy(INDArray array, byte[] bytes, int offset, boolean out) {
+        if (array.dataType() != DataType.FLOAT) {
+            throw new IllegalStateException("training networks are float32; this one holds " + array.dataType());
+        }
+        int n = Math.toIntExact(array.length());
+        boolean whole = array.offset() == 0 && array.data().length() == n && ByteOrder.nativeOrder()
+                == ByteOrder.LITTLE_ENDIAN;
+        if (whole) {
+            ByteBuffer memory = array.data().asNio();
+            memory.position(0);
+            if (out) {
+                memory.get(bytes, offset, 4 * n);
+            } else {
+                memory.put(bytes, offset, 4 * n);
+            }
+            return;
+        }
+        FloatBuffer floats = ByteBuffer.wrap(bytes, offset, 4 * n).order(ByteOrder.LITTLE_ENDIAN).slice()
+                .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        INDArray flat = array.reshape(n);
+        if (out) {
+            floats.put(flat.toFloatVector());
+        } else {
+            float[] values = new float[n];
+            floats.get(values);
+            array.assign(Nd4j.createFromArray(values).reshape(array.shape()));
+        }
     }
 
     /** The iteration counter stored in a state. */
@@ -78,49 +106,39 @@ final class NetworkState {
     }
 
     /**
-     * The element-wise mean of several states' parameters and updater state (summed in the order given, so the result
-     * does not depend on which task finished first), with the given iteration and epoch counters.
+     * Sets the network to the element-wise mean of several states' parameters and updater states (summed in the order
+     * given, so the result does not depend on which task finished first), with the given counters.
      */
-    static byte[] average(java.util.List<byte[]> states, int iteration, int epoch) {
+    static void restoreMean(List<byte[]> states, MultiLayerNetwork net, int iteration, int epoch) {
         if (states.isEmpty()) {
             throw new IllegalArgumentException("nothing to average");
         }
-        ByteBuffer first = ByteBuffer.wrap(states.get(0)).order(ByteOrder.LITTLE_ENDIAN);
-        int nParams = first.getInt(8);
-        int nUpdater = first.getInt(12);
-        float[] sum = new float[nParams + nUpdater];
-        float[] buf = new float[sum.length];
-        for (byte[] s : states) {
-            ByteBuffer b = ByteBuffer.wrap(s).order(ByteOrder.LITTLE_ENDIAN);
-            if (b.getInt(8) != nParams || b.getInt(12) != nUpdater) {
-                throw new IllegalStateException("states of different networks cannot be averaged");
+        restore(states.get(0), net);
+        if (states.size() > 1) {
+            INDArray params = net.params();
+            INDArray updater = updaterState(net);
+            INDArray otherParams = Nd4j.create(DataType.FLOAT, params.shape());
+            INDArray otherUpdater = updater == null ? null : Nd4j.create(DataType.FLOAT, updater.shape());
+            for (byte[] other : states.subList(1, states.size())) {
+                copy(otherParams, other, HEADER_BYTES, false);
+                params.addi(otherParams);
+                if (updater != null) {
+                    copy(otherUpdater, other, HEADER_BYTES + 4 * (int) params.length(), false);
+                    updater.addi(otherUpdater);
+                }
             }
-            b.position(HEADER_BYTES);
-            b.asFloatBuffer().get(buf);
-            for (int i = 0; i < sum.length; i++) {
-                sum[i] += buf[i];
+            params.divi(states.size());
+            if (updater != null) {
+                updater.divi(states.size());
             }
         }
-        float n = states.size();
-        for (int i = 0; i < sum.length; i++) {
-            sum[i] /= n;
-        }
-        ByteBuffer out = ByteBuffer.allocate(HEADER_BYTES + 4 * sum.length).order(ByteOrder.LITTLE_ENDIAN);
-        out.putInt(iteration).putInt(epoch).putInt(nParams).putInt(nUpdater);
-        out.asFloatBuffer().put(sum);
-        return out.array();
+        net.getLayerWiseConfigurations().setIterationCount(iteration);
+        net.getLayerWiseConfigurations().setEpochCount(epoch);
     }
 
     /** The updater's state array, or null when the optimizer keeps none (plain SGD). */
     private static INDArray updaterState(MultiLayerNetwork net) {
         Updater u = net.getUpdater();
         return u == null ? null : u.getStateViewArray();
-    }
-
-    private static float[] floats(INDArray a) {
-        if (a.dataType() != DataType.FLOAT) {
-            throw new IllegalStateException("training networks are float32; this one holds " + a.dataType());
-        }
-        return a.reshape(a.length()).toFloatVector();
     }
 }
