@@ -105,7 +105,9 @@ public final class Evaluate {
         JavaRDD<Row> rows = Scorer.score(Shards.read(spark, s.data(), s.split(), manifest), payload, dims,
                 s.batchSize()).map(r -> RowFactory.create(r.rowId(), r.logProbNats(),
                 Units.bitsPerDim(-r.logProbNats(), dims)));
-        spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/scores.parquet");
+        // every value is distinct: a dictionary would be built per column chunk only to be thrown away
+        spark.createDataFrame(rows, SCHEMA).write().option("parquet.enable.dictionary", "false")
+                .parquet(staging + "/scores.parquet");
         double seconds = (System.nanoTime() - start) / 1e9;
 
         Dataset<Row> back = spark.read().parquet(staging + "/scores.parquet");

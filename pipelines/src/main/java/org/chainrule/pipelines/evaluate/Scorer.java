@@ -5,6 +5,9 @@ import org.apache.spark.broadcast.Broadcast;
 import org.chainrule.models.DensityModel;
 import org.chainrule.pipelines.data.Example;
 import org.chainrule.pipelines.io.SavedModel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -13,7 +16,7 @@ import java.util.List;
 
 /**
  * Distributed exact log-likelihood: the model travels once per executor as a broadcast, each partition rebuilds it once
- * and scores its rows in large batches.
+ * and scores its rows in large batches, decoded into one buffer the partition reuses.
  */
 public final class Scorer {
     private Scorer() {
@@ -35,6 +38,7 @@ public final class Scorer {
             return java.util.Collections.emptyIterator();
         }
         DensityModel model = payload.density();
+        INDArray buffer = Nd4j.create(DataType.FLOAT, batchSize, dims); // reused by every batch of the partition
         return new Iterator<>() {
             private final List<Scored> ready = new ArrayList<>();
             private int next;
@@ -53,7 +57,8 @@ public final class Scorer {
                 if (batch.isEmpty()) {
                     return false;
                 }
-                double[] lp = model.logProb(payload.values(batch, dims), payload.context(batch)).toDoubleVector();
+                double[] lp = model.logProb(payload.values(batch, dims, buffer), payload.context(batch))
+                        .toDoubleVector();
                 for (int i = 0; i < lp.length; i++) {
                     ready.add(new Scored(batch.get(i).rowId(), lp[i]));
                 }
