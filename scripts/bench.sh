@@ -4,7 +4,8 @@
 #   - training: single JVM (2 BLAS threads) vs parameter averaging on a standalone cluster of 2 executors x 1 core,
 #     examples/s and validation NLL after each of 3 epochs, and where each averaging round's time goes
 #   - scoring: single-JVM raw forward (2 threads, and 1 thread) vs the distributed evaluate job on 50,000 and 500,000
-#     rows, so its fixed and per-row costs show apart
+#     rows, so its fixed and per-row costs show apart, and the score job on the 50,000
+#     rows
 #   - cached vs naive autoregressive sampling (MADE, and a 28x28 PixelCNN), and the fp32 matrix-multiply ceiling
 #     (ND4J's matmul op and BLAS directly)
 #   - the PyTorch peer (same MADE, same rows) and its matrix multiply, when Debian's python3-torch is installed
@@ -69,11 +70,12 @@ echo "bench: Spark standalone cluster, 2 workers x 1 core, parameter averaging e
 scripts/local-cluster.sh stop --port "$PORT" >/dev/null 2>&1 || true
 MASTER=$(scripts/local-cluster.sh start --workers 2 --cores 1 --memory 4g --port "$PORT" --webui-port 0)
 trap 'scripts/local-cluster.sh stop --port "$PORT" >/dev/null 2>&1 || true' EXIT
-SPARK_OPTS=(--master "$MASTER" --executor-memory 3g --conf spark.executorEnv.OMP_NUM_THREADS=1)
+# ND4J runs on spark.task.cpus threads in every task (1 here)
+SPARK_OPTS=(--master "$MASTER" --executor-memory 3g)
 scripts/submit.sh "${SPARK_OPTS[@]}" -- train -c "$CONF" --overwrite --set data="$OUT/data" \
   --set train.output="$OUT/run" --set train.epochs="$EPOCHS" --set train.workers=2 --set train.patience=0 \
   --set train.seed="$SEED" --set train.train-eval-rows=1000 > "$OUT/spark-train.log" 2>&1
-grep -E "^\[train\] epoch [0-9]+(/[0-9]+ done| averaging)" "$OUT/spark-train.log"
+grep -E "\[train\] epoch [0-9]+(/[0-9]+ done| averaging)" "$OUT/spark-train.log"
 load "evaluate"
 # 50k: the training rows the single JVM scored; then the COPIES-fold data
 scripts/submit.sh "${SPARK_OPTS[@]}" -- evaluate -c "$CONF" --overwrite --set data="$OUT/data" \
@@ -82,7 +84,17 @@ scripts/submit.sh "${SPARK_OPTS[@]}" -- evaluate -c "$CONF" --overwrite --set da
 scripts/submit.sh "${SPARK_OPTS[@]}" -- evaluate -c "$CONF" --overwrite --set data="$OUT/data-scoring" \
   --set evaluate.split=train --set evaluate.model="$OUT/run/model" --set evaluate.output="$OUT/eval-large" \
   > "$OUT/spark-eval-large.log" 2>&1
-grep -h "^\[evaluate\].*rows/s" "$OUT/spark-eval-small.log" "$OUT/spark-eval-large.log"
+grep -h "\[evaluate\].*rows/s" "$OUT/spark-eval-small.log" "$OUT/spark-eval-large.log"
+# --- score job: the 50,000 training rows evaluate just scored, read by the score job from the prepared split (its
+# stored bytes, column x), on the same cluster; prints BENCH score_job <rows/s>. Self-contained block.
+scripts/submit.sh "${SPARK_OPTS[@]}" -- score --overwrite --model "$OUT/run/model" --input "$OUT/data/train" \
+  --format parquet --columns x --keep row_id --output "$OUT/score" > "$OUT/spark-score.log" 2>&1
+score_job=$(grep -o '"rowsPerSecond" : [0-9.eE+-]*' "$OUT/score/summary.json" | awk '{print $3}')
+evaluate_job=$(grep -o '"rowsPerSecond" : [0-9.eE+-]*' "$OUT/eval-small/summary.json" | awk '{print $3}')
+echo "BENCH score_job $score_job rows/s"
+awk -v s="$score_job" -v e="$evaluate_job" \
+  'BEGIN { printf "bench: score job %.0f rows/s, evaluate job %.0f rows/s on the same rows (%.2f)\n", s, e, s / e }'
+# --- end of the score job block
 scripts/local-cluster.sh stop --port "$PORT" >/dev/null 2>&1 || true
 trap - EXIT
 

@@ -36,6 +36,7 @@
 #
 # Every JVM gets -Xmx512m and the Java 17 --add-opens list from scripts/lib/common.sh, and runs with
 # SPARK_SCALA_VERSION=2.12 and SPARK_LOCAL_IP=127.0.0.1. Work dirs are kept between runs.
+# Applications submitted with scripts/submit.sh keep their Spark UI on: the master's web UI lists them and links to it.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh disable=SC1091

@@ -14,7 +14,6 @@
 # Added unless the user's spark-submit options already say otherwise:
 #   --master ${SPARK_MASTER:-local[2]}            --class org.chainrule.jobs.Main
 #   --driver-memory ${CHAINRULE_DRIVER_MEMORY:-4g}
-#   --conf spark.ui.enabled=false
 #   --conf spark.driver.host=127.0.0.1            only for local[...] and spark://127.0.0.1|localhost
 #                                                 masters (then SPARK_LOCAL_IP=127.0.0.1 too)
 # Always added, merged with the user's own values (the user's come last, so they win):
@@ -40,12 +39,17 @@
 #   SPARK_HOME            (default <repo>/jobs/spark-runtime/target/spark-home)
 #   SPARK_MASTER, CHAINRULE_DRIVER_MEMORY, CHAINRULE_DRIVER_OFFHEAP, CHAINRULE_DRIVER_MAXPHYSICAL,
 #   CHAINRULE_EXECUTOR_OFFHEAP, CHAINRULE_EXECUTOR_MAXPHYSICAL
-#   OMP_NUM_THREADS (default 1), DNNL_MAX_CPU_ISA (default AVX2)
+#   DNNL_MAX_CPU_ISA (default AVX2), OMP_NUM_THREADS (only when set)
 #                         native settings of ND4J: the driver's environment on local masters, the executors'
-#                         (spark.executorEnv.*) on clusters
+#                         (spark.executorEnv.*) on clusters. Tasks need no OMP_NUM_THREADS: each gets as many ND4J
+#                         threads as it has CPUs (spark.task.cpus, default 1), set by the jobs themselves.
+#   HADOOP_CONF_DIR, YARN_CONF_DIR   put on the launcher's classpath, as bin/spark-submit does (--master yarn
+#                         finds the resource manager there)
 #   JAVA_HOME             java to use (else java on PATH); Java 17.
 #
-# The command run is printed first, on one line, to stderr. The exit code is SparkSubmit's.
+# The Spark UI is on (Spark picks the port, 4040 or the next free one; the job prints its address). With --verbose
+# (the job's option, or spark-submit's own) the command run is printed first, on one line, to stderr. The exit
+# code is SparkSubmit's.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh disable=SC1091
@@ -85,7 +89,7 @@ takes_value() {
   esac
 }
 
-master="" master_given=0 class_given=0 deploy_mode="" driver_memory="" dm_given=0 ui_given=0 host_given=0
+master="" master_given=0 class_given=0 deploy_mode="" driver_memory="" dm_given=0 host_given=0
 driver_cp="" user_driver_opts="" user_executor_opts=""
 KEPT=()  # the user's options, less the ones folded into ours
 
@@ -98,7 +102,6 @@ note_conf() {  # note_conf KEY=VALUE: returns 1 when the conf is folded in (to b
     spark.master) master=$val; master_given=1 ;;
     spark.submit.deployMode) deploy_mode=$val ;;
     spark.driver.memory) driver_memory=$val; dm_given=1 ;;
-    spark.ui.enabled) ui_given=1 ;;
     spark.driver.host) host_given=1 ;;
     spark.driver.extraClassPath) driver_cp=${driver_cp:+$driver_cp:}$val ;;
     spark.driver.extraJavaOptions) user_driver_opts="$user_driver_opts $val"; return 1 ;;
@@ -107,6 +110,10 @@ note_conf() {  # note_conf KEY=VALUE: returns 1 when the conf is folded in (to b
   return 0
 }
 
+verbose=0
+for a in "${APP_ARGS[@]}"; do
+  [[ "$a" == --verbose || "$a" == -v ]] && verbose=1
+done
 i=0
 n=${#SPARK_ARGS[@]}
 while ((i < n)); do
@@ -117,6 +124,7 @@ while ((i < n)); do
     ((i + 1 < n)) || chainrule_die "spark-submit option $opt needs a value"
     name=$opt val=${SPARK_ARGS[i + 1]} consumed=2 form=split
   else
+    [[ "$opt" == --verbose || "$opt" == -v ]] && verbose=1
     KEPT+=("$opt")
     i=$((i + 1))
     continue
@@ -177,18 +185,23 @@ SUBMIT=()
 ((class_given)) || SUBMIT+=(--class "$DEFAULT_CLASS")
 ((dm_given)) || SUBMIT+=(--driver-memory "$driver_memory")
 ((loopback && !host_given)) && SUBMIT+=(--conf spark.driver.host=127.0.0.1)
-((ui_given)) || SUBMIT+=(--conf spark.ui.enabled=false)
 SUBMIT+=(--conf "spark.driver.extraJavaOptions=$driver_opts")
 SUBMIT+=(--conf "spark.executor.extraJavaOptions=$executor_opts")
 # The user's options come after ours: for a key given twice SparkSubmit keeps the last value.
 SUBMIT+=("${KEPT[@]}")
 
 classpath="$SPARK_HOME/jars/*"
+# As bin/spark-class: the Hadoop/YARN client configuration (yarn-site.xml, core-site.xml) comes from the classpath.
+for d in "${HADOOP_CONF_DIR:-}" "${YARN_CONF_DIR:-}"; do
+  [[ -n "$d" ]] && classpath="$d:$classpath"
+done
 JVM=()
 if [[ "$deploy_mode" == cluster ]]; then
   # Only a submission client: the driver runs on a worker with spark.driver.extraJavaOptions.
   read -r -a opens <<<"$CHAINRULE_JAVA17_OPENS"
   JVM=(-Xmx1g "${opens[@]}")
+  # The client only reports on the application: quiet (our log4j2 configuration) unless --verbose (Spark's INFO).
+  ((verbose)) || [[ -z "$log4j_opt" ]] || JVM+=("${log4j_opt# }")
 else
   # Client mode: this JVM is the driver.
   read -r -a jvm_driver_opts <<<"$driver_opts"
@@ -197,14 +210,16 @@ else
 fi
 
 ENV=("SPARK_HOME=$SPARK_HOME" SPARK_SCALA_VERSION=2.12)
-# Spark runs one task per core, and each task trains or scores with ND4J: one native thread per task keeps N
-# tasks on N cores instead of N x cores threads fighting for them (measured: 2 workers on 2 cores, 3.0k -> 4.0k
-# examples/s). Local masters: the driver JVM's environment; clusters: the executors'. Set OMP_NUM_THREADS to override.
+# Threads: each task sets ND4J's native threads to its own CPUs (org.chainrule.pipelines.spark.TaskThreads, from
+# spark.task.cpus), so N one-core tasks use N threads rather than N x cores fighting for the cores (measured: 2
+# workers on 2 cores, 3.0k -> 4.0k examples/s). OMP_NUM_THREADS, when set, still reaches the JVMs (work outside tasks,
+# such as the Bench class, follows it). Local masters: the driver JVM's environment; clusters: the executors'.
 # oneDNN (ND4J's convolutions) is capped at AVX2 kernels: on AVX-512 CPUs it would pick Winograd 3x3 convolutions,
 # whose rounding makes a pixel's conditional move by ~1e-8 with later pixels; direct kernels keep masked taps exactly
 # zero, which the autoregressive likelihood relies on (cost measured: 77 -> 69 PixelCNN training images/s).
 # (oneDNN 2.3, the version ND4J links, reads DNNL_MAX_CPU_ISA; later ones also ONEDNN_MAX_CPU_ISA.) Set it to override.
-native_env=("OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}" "DNNL_MAX_CPU_ISA=${DNNL_MAX_CPU_ISA:-AVX2}")
+native_env=("DNNL_MAX_CPU_ISA=${DNNL_MAX_CPU_ISA:-AVX2}")
+[[ -z "${OMP_NUM_THREADS:-}" ]] || native_env+=("OMP_NUM_THREADS=$OMP_NUM_THREADS")
 for kv in "${native_env[@]}"; do
   case "$master" in
     local|local\[*) ENV+=("$kv") ;;
@@ -214,7 +229,9 @@ done
 if ((loopback)) && [[ -z "${SPARK_LOCAL_IP:-}" ]]; then ENV+=(SPARK_LOCAL_IP=127.0.0.1); fi
 
 CMD=("$JAVA" "${JVM[@]}" -cp "$classpath" org.apache.spark.deploy.SparkSubmit "${SUBMIT[@]}" "$APP_JAR" "${APP_ARGS[@]}")
-# One line, shell-quoted, runnable as printed.
-printf '%q ' "${ENV[@]}" "${CMD[@]:0:${#CMD[@]}-1}" >&2
-printf '%q\n' "${CMD[-1]}" >&2
+if ((verbose)); then
+  # One line, shell-quoted, runnable as printed.
+  printf '%q ' "${ENV[@]}" "${CMD[@]:0:${#CMD[@]}-1}" >&2
+  printf '%q\n' "${CMD[-1]}" >&2
+fi
 exec env "${ENV[@]}" "${CMD[@]}"

@@ -1,5 +1,6 @@
 package org.chainrule.jobs;
 
+import com.typesafe.config.ConfigUtil;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 import org.chainrule.pipelines.data.Manifest;
@@ -7,7 +8,10 @@ import org.chainrule.pipelines.data.Prepare;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.sample.Interpolate;
 import org.chainrule.pipelines.sample.Sample;
+import org.chainrule.pipelines.score.Score;
 import org.chainrule.pipelines.train.Train;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -20,17 +24,25 @@ import java.util.function.Consumer;
 
 /**
  * The chainrule command line, run through spark-submit: {@code prepare}, {@code train}, {@code evaluate},
- * {@code sample}. Each command loads and validates its whole configuration before it starts Spark; the master is
+ * {@code sample}, {@code interpolate}, {@code score}. Each command loads and validates its whole configuration before it starts Spark; the master is
  * whatever spark-submit says.
  */
 @Command(name = "chainrule", mixinStandardHelpOptions = true, version = "chainrule 0.1.0",
         description = "Train, score and sample tractable-likelihood generative models on Spark.",
         subcommands = {Main.PrepareCommand.class, Main.TrainCommand.class, Main.EvaluateCommand.class,
-                Main.SampleCommand.class, Main.InterpolateCommand.class})
+                Main.SampleCommand.class, Main.InterpolateCommand.class, Main.ScoreCommand.class})
 public final class Main implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code = run(args);
+        // A YARN cluster-mode driver runs inside the application master, which reports success when main returns;
+        // System.exit would make it report a failure ("Shutdown hook called before final status was reported").
+        if (code == 0 && "yarn".equals(System.getProperty("spark.master"))
+                && "cluster".equals(System.getProperty("spark.submit.deployMode"))) {
+            return;
+        }
+        System.exit(code);
     }
 
     /** Runs the command line and returns the exit code (0 ok, 1 job failed, 2 bad configuration or usage). */
@@ -85,20 +97,30 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--print-config", description = "print the resolved configuration and exit")
         boolean printConfig;
 
+        @Option(names = {"-q", "--quiet"}, description = "print only warnings and errors")
+        boolean quiet;
+
+        @Option(names = {"-v", "--verbose"}, description = "also print Spark's own INFO messages and each Spark phase"
+                + " as it starts (scripts/submit.sh: also the launcher's command line)")
+        boolean verbose;
+
         Settings settings() {
             return Settings.load(config, overrides);
         }
 
         @Override
         public Integer call() {
+            Verbosity verbosity = Verbosity.of(quiet, verbose);
+            verbosity.apply();
             Settings s = settings();
+            s.notes().forEach(n -> LOG.warn("note: {}", n));
             if (printConfig) {
                 System.out.println(s.render());
                 return 0;
             }
             Consumer<SparkSession> job = prepareJob(s);
-            SparkSession spark = SparkSession.builder().appName("chainrule " + getClass().getSimpleName()
-                    .replace("Command", "").toLowerCase()).getOrCreate();
+            SparkSession spark = JobSession.start(getClass().getSimpleName().replace("Command", "").toLowerCase(),
+                    verbosity);
             try {
                 job.accept(spark);
                 return 0;
@@ -130,8 +152,7 @@ public final class Main implements Callable<Integer> {
         @Override
         Consumer<SparkSession> prepareJob(Settings s) {
             s.validateTrain();
-            String data = s.trainSettings(new long[]{1}, null, resume, overwrite).data();
-            Manifest manifest = Manifest.read(data, new Configuration());
+            Manifest manifest = Manifest.read(s.dataPath(), new Configuration());
             Train.Settings t = s.trainSettings(manifest.shape(), manifest.domain(), resume, overwrite);
             return spark -> Train.run(spark, t);
         }
@@ -154,6 +175,83 @@ public final class Main implements Callable<Integer> {
         Consumer<SparkSession> prepareJob(Settings s) {
             Sample.Settings p = s.sample(overwrite);
             return spark -> Sample.run(spark, p);
+        }
+    }
+
+    @Command(name = "score", mixinStandardHelpOptions = true,
+            description = {"Score any table (Parquet, CSV, ORC, JSON files or a catalog table) with a saved model:"
+                    + " every input row, the kept columns unchanged, plus log_prob_nats, nll_nats, bits_per_dim and"
+                    + " score_error, in <output>/scores.parquet, and <output>/summary.json.",
+                    "Each flag sets the score.* key named in its description (see reference.conf); flags win over"
+                            + " --config and --set."})
+    static final class ScoreCommand extends JobCommand {
+        @Option(names = "--model", paramLabel = "DIR", description = "saved model directory (score.model)")
+        String model;
+
+        @Option(names = "--input", paramLabel = "PATH|TABLE",
+                description = "files, a directory or a glob on any Hadoop filesystem, or a table name (score.input)")
+        String input;
+
+        @Option(names = "--format", paramLabel = "FORMAT",
+                description = "parquet, csv, orc, json, or table for a catalog table (score.format)")
+        String format;
+
+        @Option(names = "--columns", split = ",", paramLabel = "COLS", description = "the model's value columns in"
+                + " event order: names, ranges such as p0..p783, or one array / vector / string / binary column"
+                + " holding whole events (score.columns)")
+        List<String> columns;
+
+        @Option(names = "--keep", split = ",", paramLabel = "COLS",
+                description = "columns passed through unchanged, or * for all (score.keep)")
+        List<String> keep;
+
+        @Option(names = "--label-column", paramLabel = "COL",
+                description = "class-conditional models: the column of class numbers (score.label-column)")
+        String labelColumn;
+
+        @Option(names = "--partition-by", split = ",", paramLabel = "COLS",
+                description = "output partition columns; default: like the input (score.partition-by)")
+        List<String> partitionBy;
+
+        @Option(names = "--binarize", paramLabel = "MODE", description = "auto (the model's own rule), threshold"
+                + " (raw values >= max-value / 2 become 1) or none (already 0/1) (score.binarize)")
+        String binarize;
+
+        @Option(names = "--batch-size", paramLabel = "ROWS", description = "rows per forward pass (score.batch-size)")
+        Integer batchSize;
+
+        @Option(names = "--output", paramLabel = "DIR", description = "output directory to create (score.output)")
+        String output;
+
+        @Override
+        Settings settings() {
+            List<String> all = new ArrayList<>(overrides);
+            set(all, "model", model);
+            set(all, "input", input);
+            set(all, "format", format);
+            set(all, "columns", columns);
+            set(all, "keep", keep);
+            set(all, "label-column", labelColumn);
+            set(all, "partition-by", partitionBy);
+            set(all, "binarize", binarize);
+            set(all, "batch-size", batchSize);
+            set(all, "output", output);
+            return Settings.load(config, all);
+        }
+
+        private static void set(List<String> overrides, String key, Object value) {
+            if (value instanceof List<?> list) {
+                overrides.add("score." + key + "=" + list.stream().map(v -> ConfigUtil.quoteString(v.toString()))
+                        .collect(java.util.stream.Collectors.joining(",", "[", "]")));
+            } else if (value != null) {
+                overrides.add("score." + key + "=" + ConfigUtil.quoteString(value.toString()));
+            }
+        }
+
+        @Override
+        Consumer<SparkSession> prepareJob(Settings s) {
+            Score.Settings p = s.score(overwrite);
+            return spark -> Score.run(spark, p);
         }
     }
 

@@ -1,7 +1,7 @@
 package org.chainrule.bench;
 
 import org.apache.spark.sql.SparkSession;
-import org.chainrule.models.ModelSpec;
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.autoregressive.Made;
 import org.chainrule.models.autoregressive.MadeSpec;
 import org.chainrule.pipelines.data.Batches;
@@ -77,7 +77,7 @@ public final class Bench {
         INDArray x = Batches.matrix(train, 784);
         if (epochs == 0) {
             MultiLayerNetwork fresh = new MultiLayerNetwork(spec.trainingConfiguration(
-                    new ModelSpec.Optimization(learningRate, seed)));
+                    new TrainingRecipe(learningRate, seed)));
             fresh.init();
             score((Made) spec.densityOf(fresh), x);
             return;
@@ -140,7 +140,7 @@ public final class Bench {
     static MultiLayerNetwork train(MadeSpec spec, INDArray x, INDArray valid, int epochs, double learningRate,
                                    long seed) {
         MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(
-                new ModelSpec.Optimization(learningRate, seed)));
+                new TrainingRecipe(learningRate, seed)));
         net.init();
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < x.rows(); i++) {

@@ -1,10 +1,8 @@
 package org.chainrule.bench;
 
-import org.chainrule.models.ModelSpec;
-import org.chainrule.models.pixelcnn.GatedPixelCnnSpec;
-import org.chainrule.models.pixelcnn.PixelCnnDensity;
-import org.chainrule.models.pixelcnn.PixelCnnSpec;
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.pixelcnn.PixelSpec;
+import org.chainrule.models.pixelcnn.PixelCnnDensity;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -24,15 +22,14 @@ public final class PixelBench {
     }
 
     public static void main(String[] args) {
-        String type = args.length > 0 ? args[0] : PixelCnnSpec.TYPE;
+        String type = args.length > 0 ? args[0] : "pixelcnn";
         int filters = args.length > 1 ? Integer.parseInt(args[1]) : 32;
         int depth = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         int naiveSeeds = args.length > 3 ? Integer.parseInt(args[3]) : 8;
         int cachedSeeds = args.length > 4 ? Integer.parseInt(args[4]) : 64;
         long[] shape = {28, 28};
-        PixelSpec spec = type.equals(PixelCnnSpec.TYPE) ? PixelCnnSpec.of(shape, 2, filters, depth)
-                : GatedPixelCnnSpec.of(shape, 2, filters, depth);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-3, 1)));
+        PixelSpec spec = PixelSpec.of(PixelSpec.Network.of(type), shape, 2, filters, depth);
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-3, 1)));
         net.init();
         Random r = new Random(1);
         INDArray p = net.params();

@@ -12,13 +12,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -29,11 +29,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The shaded application jar under spark-submit against a real standalone cluster: a master and two workers in
  * separate JVMs (started by scripts/local-cluster.sh), executors in further JVMs. Runs prepare -> train (2 epochs) ->
- * evaluate -> sample on the MNIST slice and reads every Parquet output back.
+ * evaluate -> sample on the MNIST slice and reads every Parquet output back; then training with a killed executor,
+ * and the score job.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterIT {
-    static final Path ROOT = Path.of(System.getProperty("chainrule.repoRoot", "..")).toAbsolutePath().normalize();
     @TempDir
     static Path tmp;
     static String master;
@@ -44,9 +44,9 @@ class ClusterIT {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Result r = run(tmp.resolve("cluster-start.log"), "scripts/local-cluster.sh", "start", "--workers", "2",
-                "--cores", "1", "--memory", "3g", "--port", String.valueOf(port), "--webui-port", "0");
-        assertEquals(0, r.code, "cluster did not start:\n" + r.tail);
+        JobsTesting.Result r = run(tmp.resolve("cluster-start.log"), "scripts/local-cluster.sh", "start", "--workers",
+                "2", "--cores", "1", "--memory", "3g", "--port", String.valueOf(port), "--webui-port", "0");
+        assertEquals(0, r.code(), "cluster did not start:\n" + r.tail());
         master = "spark://127.0.0.1:" + port;
     }
 
@@ -59,26 +59,12 @@ class ClusterIT {
     @Order(1)
     void prepareTrainEvaluateSampleOnACluster() throws Exception {
         Path raw = SparkTesting.mnistSlice(tmp.resolve("raw"));
-        Path conf = tmp.resolve("it.conf");
-        Files.writeString(conf, String.join("\n",
-                "chainrule {",
-                "  data = \"" + tmp.resolve("prepared") + "\"",
-                "  prepare {",
-                "    train = [\"" + raw.resolve("train-images-idx3-ubyte.gz") + "\"]",
-                "    train-labels = [\"" + raw.resolve("train-labels-idx1-ubyte.gz") + "\"]",
-                "    test = [\"" + raw.resolve("t10k-images-idx3-ubyte.gz") + "\"]",
-                "    test-labels = [\"" + raw.resolve("t10k-labels-idx1-ubyte.gz") + "\"]",
-                "    validation-rows = 200, shards = 4",
-                "  }",
-                "  model { type = made, hidden = [64], masks = 2, order-agnostic = true }",
-                "  train { output = \"" + tmp.resolve("run") + "\", epochs = 2, batch-size = 50,",
-                "          learning-rate = 0.003, workers = 2, averaging-frequency = 2, train-eval-rows = 300 }",
-                "  sample { count = 20, block-size = 8 }",
-                "}", ""));
+        Path conf = JobsTesting.sliceConfig(tmp.resolve("it.conf"), raw.toString(), tmp.resolve("prepared").toString(),
+                tmp.resolve("run").toString());
         for (String job : List.of("prepare", "train", "evaluate", "sample")) {
-            Result r = run(tmp.resolve(job + ".log"), "scripts/submit.sh", "--master", master,
+            JobsTesting.Result r = run(tmp.resolve(job + ".log"), "scripts/submit.sh", "--master", master,
                     "--executor-memory", "2g", "--", job, "-c", conf.toString());
-            assertEquals(0, r.code, job + " failed:\n" + r.tail);
+            assertEquals(0, r.code(), job + " failed:\n" + r.tail());
         }
         assertTrue(Files.readString(tmp.resolve("train.log")).contains("[train] epoch 2/2 done"));
 
@@ -128,13 +114,9 @@ class ClusterIT {
         Path conf = tmp.resolve("it.conf");
         assertTrue(Files.exists(conf), "runs after the end-to-end test, on its prepared data");
         Path log = tmp.resolve("train-kill.log");
-        List<String> cmd = List.of(ROOT.resolve("scripts/submit.sh").toString(), "--master", master,
+        Process train = JobsTesting.start(log, environment(), List.of("scripts/submit.sh", "--master", master,
                 "--executor-memory", "2g", "--", "train", "-c", conf.toString(), "--set",
-                "train.output=" + tmp.resolve("run-kill"), "--set", "train.epochs=4");
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile());
-        environment(pb);
-        Process train = pb.start();
+                "train.output=" + tmp.resolve("run-kill"), "--set", "train.epochs=4"));
         long killed = -1;
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
         while (killed < 0 && train.isAlive() && System.nanoTime() < deadline) {
@@ -163,6 +145,50 @@ class ClusterIT {
         }
     }
 
+    /**
+     * The score job on the cluster, over a table (the prepared test split: its row ids, labels and stored bytes):
+     * every row comes back with the evaluate job's score of it, computed in executors on both workers.
+     */
+    @Test
+    @Order(3)
+    void scoreOnTwoExecutorsMatchesEvaluate() throws Exception {
+        assertTrue(Files.exists(tmp.resolve("run/eval-test/summary.json")), "runs after the end-to-end test");
+        Path work = tmp.resolve("cluster/work");
+        List<Long> appsBefore = new ArrayList<>();
+        for (String worker : List.of("worker-1", "worker-2")) {
+            try (Stream<Path> apps = Files.list(work.resolve(worker))) {
+                appsBefore.add(apps.count());
+            }
+        }
+        JobsTesting.Result r = run(tmp.resolve("score.log"), "scripts/submit.sh", "--master", master, "--executor-memory", "2g",
+                "--", "score", "--model", tmp.resolve("run/model").toString(), "--input",
+                tmp.resolve("prepared/test").toString(), "--format", "parquet", "--columns", "x", "--keep",
+                "row_id,label", "--output", tmp.resolve("scored").toString());
+        assertEquals(0, r.code(), "score failed:\n" + r.tail());
+
+        SparkSession spark = SparkTesting.spark();
+        java.util.Map<Long, Double> evaluated = new java.util.HashMap<>();
+        spark.read().parquet(tmp.resolve("run/eval-test/scores.parquet").toString()).collectAsList()
+                .forEach(row -> evaluated.put(row.getLong(0), row.getDouble(1)));
+        Dataset<Row> scored = spark.read().parquet(tmp.resolve("scored/scores.parquet").toString());
+        assertArrayEquals(new String[]{"row_id", "label", "log_prob_nats", "nll_nats", "bits_per_dim", "score_error"},
+                scored.columns());
+        List<Row> rows = scored.collectAsList();
+        assertEquals(300, rows.size());
+        for (Row row : rows) {
+            double lp = row.getDouble(2);
+            // float32 models: a row's last bits move with the other rows of its batch
+            assertEquals(evaluated.get(row.getLong(0)), lp, 1e-6 * Math.abs(lp), "row_id " + row.getLong(0));
+        }
+        String summary = Files.readString(tmp.resolve("scored/summary.json"));
+        assertTrue(summary.contains("\"count\" : 300") && summary.contains("\"errors\" : 0"), summary);
+        for (int w = 0; w < 2; w++) {
+            try (Stream<Path> apps = Files.list(work.resolve("worker-" + (w + 1)))) {
+                assertEquals(appsBefore.get(w) + 1, apps.count(), "worker-" + (w + 1) + " ran an executor of score");
+            }
+        }
+    }
+
     /** Executor JVMs of this test's cluster: their working directories lie under its work/ directory. */
     static List<ProcessHandle> executors() {
         Path work = tmp.resolve("cluster/work").toAbsolutePath();
@@ -178,34 +204,12 @@ class ClusterIT {
                 .toList();
     }
 
-    record Result(int code, String tail) {
+    /** The scripts find this test's cluster directory through the environment. */
+    static Map<String, String> environment() {
+        return Map.of("CHAINRULE_CLUSTER_DIR", tmp.resolve("cluster").toString());
     }
 
-    static void environment(ProcessBuilder pb) {
-        pb.environment().put("CHAINRULE_CLUSTER_DIR", tmp.resolve("cluster").toString());
-        pb.environment().put("CHAINRULE_DRIVER_MEMORY", "2g");
-        String jar = System.getProperty("chainrule.appJar");
-        if (jar != null) {
-            pb.environment().put("CHAINRULE_APP_JAR", jar);
-        }
-        String sparkHome = System.getProperty("chainrule.sparkHome");
-        if (sparkHome != null) {
-            pb.environment().put("SPARK_HOME", new File(sparkHome).getAbsolutePath());
-        }
-    }
-
-    static Result run(Path log, String... command) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(command));
-        cmd.set(0, ROOT.resolve(cmd.get(0)).toString());
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile());
-        environment(pb);
-        Process p = pb.start();
-        if (!p.waitFor(15, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            return new Result(-1, "timed out: " + String.join(" ", cmd));
-        }
-        List<String> lines = Files.readAllLines(log);
-        return new Result(p.exitValue(), String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size())));
+    static JobsTesting.Result run(Path log, String... command) throws IOException, InterruptedException {
+        return JobsTesting.run(log, environment(), command);
     }
 }

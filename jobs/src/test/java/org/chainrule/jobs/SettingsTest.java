@@ -38,7 +38,7 @@ class SettingsTest {
             Settings s = Settings.load(c.toFile(), List.of());
             Prepare.Settings p = s.prepare(false);
             Train.Settings t = s.trainSettings(p.shape(), domainOf(p), false, false);
-            assertTrue(t.epochs() > 0, c.toString());
+            assertTrue(t.schedule().epochs() > 0, c.toString());
             assertEquals(t.spec().valueType(), domainOf(p).valueType(), c + ": the model fits the data it names");
             s.evaluate(false);
             s.sample(false);
@@ -49,7 +49,7 @@ class SettingsTest {
     /** The domain prepare would record for these settings (labels: 10 classes; unit standardization; a vocabulary). */
     static Domain domainOf(Prepare.Settings p) {
         int width = p.encoding().width();
-        if (p.format().equals("text")) {
+        if (p.sources().format().equals("text")) {
             return new Domain("uint8", 60, 0, null, null, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
         }
         if (p.encoding().real()) {
@@ -69,23 +69,25 @@ class SettingsTest {
                 .spec();
         assertEquals("categorical", made.family().name());
         assertEquals(17, made.levels());
-        NadeSpec cond = (NadeSpec) Settings.load(null, List.of("model.type=nade", "model.conditional=true"))
+        NadeSpec cond = (NadeSpec) Settings.load(null, List.of("model.type=nade", "model.nade.conditional=true"))
                 .trainSettings(new long[]{8, 8}, digits, false, false).spec();
         assertEquals(10, cond.contextSize());
 
         Domain real = new Domain("real", 0, 0, new double[]{0, 0}, new double[]{1, 1}, null);
-        ConfigErrors e = assertThrows(ConfigErrors.class, () -> Settings.load(null, List.of("model.output=bernoulli",
-                "model.conditional=true")).trainSettings(new long[]{2}, real, false, false));
-        assertTrue(e.getMessage().contains("model.output = bernoulli models binary data, but the dataset holds real"),
+        ConfigErrors e = assertThrows(ConfigErrors.class, () -> Settings.load(null,
+                List.of("model.made.output=bernoulli", "model.made.conditional=true"))
+                .trainSettings(new long[]{2}, real, false, false));
+        assertTrue(e.getMessage().contains("chainrule.model.made.output = bernoulli models binary data, but the dataset"
+                + " holds real"), e.getMessage());
+        assertTrue(e.getMessage().contains("model.made.conditional = true, but the dataset has no labels"),
                 e.getMessage());
-        assertTrue(e.getMessage().contains("model.conditional = true, but the dataset has no labels"), e.getMessage());
         org.chainrule.models.deepnade.DeepNadeSpec k = (org.chainrule.models.deepnade.DeepNadeSpec) Settings.load(null,
-                List.of("model.type=deep-nade", "model.hidden=[20, 20]", "model.iterations=3", "model.orderings=2"))
-                .trainSettings(new long[]{8}, BINARY, false, false).spec();
+                List.of("model.type=deep-nade", "model.deep-nade.hidden=[20, 20]", "model.deep-nade.iterations=3",
+                        "model.deep-nade.orderings=2")).trainSettings(new long[]{8}, BINARY, false, false).spec();
         assertEquals(3, k.iterations());
         assertEquals(2, k.orderings());
         ConfigErrors text = assertThrows(ConfigErrors.class, () -> Settings.load(null,
-                List.of("model.type=char-lstm", "model.hidden=[8]")).trainSettings(new long[]{4}, BINARY, false, false));
+                List.of("model.type=char-lstm", "model.char-lstm.hidden=[8]")).trainSettings(new long[]{4}, BINARY, false, false));
         assertTrue(text.getMessage().contains("models text; prepare the data with format = text"), text.getMessage());
     }
 
@@ -113,22 +115,25 @@ class SettingsTest {
     void flowSettingsAreCheckedBeforeSparkStarts() {
         Domain pixels = new Domain("uint8", 256, 10, null, null, null);
         ConfigErrors tooDeep = assertThrows(ConfigErrors.class, () -> Settings.load(
-                CONF.resolve("glow-mnist8.conf").toFile(), List.of("model.scales=3"))
+                CONF.resolve("glow-mnist8.conf").toFile(), List.of("model.flow.scales=3"))
                 .trainSettings(new long[]{28, 28}, pixels, false, false));
         assertTrue(tooDeep.getMessage().contains("odd size"), tooDeep.getMessage());
         ConfigErrors output = assertThrows(ConfigErrors.class, () -> Settings.load(
                 CONF.resolve("maf-wine.conf").toFile(), List.of("model.output=mixture", "model.conditional=true"))
                 .trainSettings(new long[]{13}, null, false, false));
-        assertTrue(output.getMessage().contains("model.output = mixture") && output.getMessage().contains(
-                "not class-conditional"), output.getMessage());
+        // flat keys of older configs that a flow never read are errors naming the flow's section
+        assertTrue(output.getMessage().contains("chainrule.model.output does not apply to maf models; their settings"
+                + " are chainrule.model.flow.{"), output.getMessage());
+        assertTrue(output.getMessage().contains("chainrule.model.conditional does not apply to maf models"),
+                output.getMessage());
     }
 
     @Test
     void overridesWinAndMoveDependentPaths() {
         Settings s = Settings.load(null, List.of("train.output=/tmp/elsewhere", "chainrule.train.epochs=3",
-                "model.hidden=[10, 20]"));
+                "model.made.hidden=[10, 20]"));
         Train.Settings t = s.trainSettings(new long[]{4}, BINARY, false, false);
-        assertEquals(3, t.epochs());
+        assertEquals(3, t.schedule().epochs());
         assertArrayEquals(new int[]{10, 20}, ((MadeSpec) t.spec()).hidden());
         assertEquals("/tmp/elsewhere/model", s.evaluate(false).model());
         assertEquals("/tmp/elsewhere/eval-test", s.evaluate(false).output());
@@ -175,5 +180,60 @@ class SettingsTest {
         assertEquals(0, Main.run("train", "--print-config"));
         assertFalse(Main.describe(new RuntimeException("outer", new IllegalArgumentException("the real reason")))
                 .contains("outer"));
+    }
+
+    @Test
+    void flatModelKeysOfOlderConfigsAreReadFromTheTypesSection() {
+        Settings s = Settings.load(null, List.of("model.hidden=[10, 20]", "model.masks=2", "model.filters=32"));
+        MadeSpec made = (MadeSpec) s.trainSettings(new long[]{4}, BINARY, false, false).spec();
+        assertArrayEquals(new int[]{10, 20}, made.hidden());
+        assertEquals(2, made.variantCount());
+        assertTrue(s.notes().contains("chainrule.model.hidden is read as chainrule.model.made.hidden (model settings"
+                + " now live in per-model sections)"), s.notes().toString());
+        assertTrue(s.notes().stream().anyMatch(n -> n.startsWith("chainrule.model.filters does not apply to made"
+                + " models and holds its old default")), s.notes().toString());
+
+        // a renamed key: the depth of a gated PixelCNN was model.blocks
+        org.chainrule.models.pixelcnn.PixelSpec gated = (org.chainrule.models.pixelcnn.PixelSpec) Settings.load(null,
+                List.of("model.type=gated-pixelcnn", "model.blocks=3")).trainSettings(new long[]{8, 8},
+                new Domain("binary", 2, 0, null, null, null), false, false).spec();
+        assertEquals(3, gated.depth());
+
+        ConfigErrors both = assertThrows(ConfigErrors.class, () -> Settings.load(null,
+                List.of("model.hidden=[10]", "model.made.hidden=[20]")).validateTrain());
+        assertTrue(both.getMessage().contains("chainrule.model.hidden and chainrule.model.made.hidden are both set"),
+                both.getMessage());
+        ConfigErrors foreign = assertThrows(ConfigErrors.class, () -> Settings.load(null,
+                List.of("model.type=nade", "model.masks=4")).validateTrain());
+        assertTrue(foreign.getMessage().contains("chainrule.model.masks does not apply to nade models; their settings"
+                + " are chainrule.model.nade.{activation, components, conditional, hidden, mask-seed, ordering,"
+                + " orderings, output}"), foreign.getMessage());
+    }
+
+    @Test
+    void everyRegisteredTypeHasItsSectionDocumentedAndBuilds() {
+        Settings defaults = Settings.load(null, List.of());
+        for (String type : org.chainrule.models.ModelFamilies.types()) {
+            org.chainrule.models.ModelFamily f = org.chainrule.models.ModelFamilies.of(type);
+            assertTrue(defaults.render().contains(f.section(type).replace("\"", "")),
+                    "reference.conf documents model." + f.section(type));
+            Settings.load(null, List.of("model.type=\"" + type + "\"")).validateTrain();
+        }
+        assertEquals(18, org.chainrule.models.ModelFamilies.types().size(), org.chainrule.models.ModelFamilies.types()
+                .toString());
+    }
+
+    @Test
+    void wholeNumberSettingsRejectFractions() {
+        ConfigErrors e = assertThrows(ConfigErrors.class, () -> Settings.load(null,
+                List.of("train.epochs=2.9", "train.batch-size=1e2", "model.made.masks=\"3.5\"")).validateTrain());
+        assertTrue(e.getMessage().contains("chainrule.train.epochs") && e.getMessage().contains("2.9"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("chainrule.model.made.masks"), e.getMessage());
+        assertEquals(2, e.problems().size(), e.getMessage());
+        Train.Settings t = Settings.load(null, List.of("train.epochs=\"3\"", "train.batch-size=2.0"))
+                .trainSettings(new long[]{4}, BINARY, false, false);
+        assertEquals(3, t.schedule().epochs());
+        assertEquals(2, t.schedule().batchSize());
     }
 }

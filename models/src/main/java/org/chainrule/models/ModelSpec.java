@@ -1,23 +1,17 @@
 package org.chainrule.models;
 
 import com.typesafe.config.Config;
-import org.chainrule.models.autoregressive.MadeSpec;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import java.util.List;
 import java.util.Map;
 
 /**
  * The architecture of a model, as a value: enough to build its DL4J training network and to turn trained parameters
  * back into a {@link DensityModel}. Saved next to the weights so a model reloads without guessing.
  */
-public interface ModelSpec extends java.io.Serializable {
-
-    /** Model type names this build understands (the {@code model.type} config key). */
-    List<String> TYPES = List.of("made", "fvsbn", "nade", "deep-nade", "char-lstm", "char-rnn", "maf", "iaf", "realnvp",
-            "glow", "planar", "radial", "vae", "pixelcnn", "gated-pixelcnn", "pixelcnn++", "row-lstm", "diagonal-bilstm");
+public interface ModelSpec extends Described, java.io.Serializable {
 
     /** The model type, e.g. {@code made}. */
     String type();
@@ -35,7 +29,7 @@ public interface ModelSpec extends java.io.Serializable {
     int variantCount();
 
     /** The DL4J training view: a network whose loss is the mean negative log-likelihood (nats) of a minibatch. */
-    MultiLayerConfiguration trainingConfiguration(Optimization optimization);
+    MultiLayerConfiguration trainingConfiguration(TrainingRecipe optimization);
 
     /**
      * Network input for a minibatch of events trained with connectivity variant {@code variant}.
@@ -100,33 +94,15 @@ public interface ModelSpec extends java.io.Serializable {
     /** The density defined by a trained network's current parameters (a snapshot: later training does not leak in). */
     DensityModel densityOf(MultiLayerNetwork network);
 
-    /** Description that {@link #fromMap} reads back. */
+    /**
+     * Description that {@link #fromConfig} reads back, saved next to the weights; also the spec's identity
+     * ({@link Described#sameDescription}).
+     */
+    @Override
     Map<String, Object> toMap();
 
-    /** Reads a spec written by {@link #toMap} (as a parsed config). */
+    /** Reads a spec written by {@link #toMap} (as a parsed config), through the family its type names. */
     static ModelSpec fromConfig(Config c) {
-        String type = c.getString("type");
-        return switch (type) {
-            case "made", "fvsbn" -> MadeSpec.fromConfig(c);
-            case "nade" -> org.chainrule.models.nade.NadeSpec.fromConfig(c);
-            case "char-lstm", "char-rnn" -> org.chainrule.models.sequence.CharRnnSpec.fromConfig(c);
-            case "deep-nade" -> org.chainrule.models.deepnade.DeepNadeSpec.fromConfig(c);
-            case "maf", "iaf", "realnvp", "glow", "planar", "radial" -> org.chainrule.models.flows.FlowSpec.fromConfig(c);
-            case "pixelcnn++" -> org.chainrule.models.pixelpp.PixelCnnPpSpec.fromConfig(c);
-            case "pixelcnn", "gated-pixelcnn" -> org.chainrule.models.pixelcnn.PixelSpec.fromConfig(c);
-            case "vae" -> org.chainrule.models.vae.VaeSpec.fromConfig(c);
-            case "row-lstm" -> org.chainrule.models.pixelcnn.RowLstmSpec.fromConfig(c);
-            case "diagonal-bilstm" -> org.chainrule.models.pixelcnn.DiagonalBiLstmSpec.fromConfig(c);
-            default -> throw new IllegalArgumentException("unknown model type '" + type + "'; known: " + TYPES);
-        };
-    }
-
-    /** Optimizer settings for the training view. */
-    record Optimization(double learningRate, long seed) {
-        public Optimization {
-            if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
-                throw new IllegalArgumentException("learning rate must be positive and finite, got " + learningRate);
-            }
-        }
+        return ModelFamilies.read(c);
     }
 }

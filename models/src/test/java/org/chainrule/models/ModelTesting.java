@@ -17,7 +17,7 @@ public final class ModelTesting {
 
     /** A freshly initialised training network with randomised biases (so conditionals are far from 1/2). */
     public static MultiLayerNetwork randomNetwork(ModelSpec spec, long seed) {
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, seed)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, seed)));
         net.init();
         Random r = new Random(seed);
         INDArray p = net.params();

@@ -1,5 +1,7 @@
 package org.chainrule.pipelines;
 
+import org.chainrule.pipelines.data.Holdout;
+import org.chainrule.models.TrainingRecipe;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.chainrule.models.DensityModel;
@@ -41,7 +43,8 @@ class FamiliesPipelineTest {
     private final SparkSession spark = SparkTesting.spark();
 
     static Train.Settings train(String data, String out, ModelSpec spec, int epochs, double lr) {
-        return new Train.Settings(data, out, spec, epochs, 25, lr, 2, 2, 0, 0, 3, false, false, 1000, 0, 200, Map.of());
+        return new Train.Settings(data, out, spec, new TrainingRecipe(lr, 3), new Train.Schedule(epochs, 25, 0),
+                new Train.Averaging(2, 2, 0), new Train.Scoring(1000, 0, 200), false, false, Map.of());
     }
 
     @SuppressWarnings("unchecked")
@@ -75,9 +78,9 @@ class FamiliesPipelineTest {
         Path raw = Files.createDirectories(tmp.resolve("raw")).resolve("pairs.csv");
         Files.writeString(raw, csv.toString());
         String data = tmp.resolve("data").toString();
-        Manifest m = Prepare.run(spark, new Prepare.Settings("csv", List.of(raw.toString()), List.of(), List.of(),
-                List.of(), data, new long[]{2}, 50, 0, new Encoding(2, 1, "none", 1, true),
-                new Readers.Options(',', false, 2), 2, false, false, "shuffled", 50, 9));
+        Manifest m = Prepare.run(spark, Prepare.Settings.builder("csv", List.of(raw.toString())).output(data)
+                .shape(2).holdout(Holdout.shuffled(50, 50, 9)).encoding(new Encoding(2, 1, "none", 1, true))
+                .readers(new Readers.Options(',', false, 2)).build());
         String run = tmp.resolve("run").toString();
         List<Double> curve = validCurve(Train.run(spark, train(data, run, spec, 6, 0.01)));
         assertTrue(curve.get(curve.size() - 1) < curve.get(0) - 0.1, "validation NLL must fall: " + curve);
@@ -122,9 +125,9 @@ class FamiliesPipelineTest {
         Path raw = Files.createDirectories(tmp.resolve("raw")).resolve("levels.csv");
         Files.writeString(raw, csv.toString());
         String data = tmp.resolve("data").toString();
-        Manifest m = Prepare.run(spark, new Prepare.Settings("csv", List.of(raw.toString()), List.of(), List.of(),
-                List.of(), data, new long[]{6}, 50, 0, new Encoding(6, 4, "none", 1),
-                new Readers.Options(',', false, 6), 2, false, false, "shuffled", 50, 9));
+        Manifest m = Prepare.run(spark, Prepare.Settings.builder("csv", List.of(raw.toString())).output(data)
+                .shape(6).holdout(Holdout.shuffled(50, 50, 9)).encoding(new Encoding(6, 4, "none", 1))
+                .readers(new Readers.Options(',', false, 6)).build());
         assertEquals(5, m.domain().levels());
         assertEquals(2, m.domain().classes());
         MadeSpec spec = MadeSpec.made(new long[]{6}, new int[]{32}, 1, false, 1)
@@ -162,9 +165,9 @@ class FamiliesPipelineTest {
         Path raw = Files.createDirectories(tmp.resolve("raw")).resolve("words.txt");
         Files.writeString(raw, text.toString());
         String data = tmp.resolve("data").toString();
-        Manifest m = Prepare.run(spark, new Prepare.Settings("text", List.of(raw.toString()), List.of(), List.of(),
-                List.of(), data, new long[]{16}, 40, 0, new Encoding(16, 1, "none", 1),
-                new Readers.Options(',', false, -1, List.of(), 16, ""), 2, false, false, "tail", 40, 0));
+        Manifest m = Prepare.run(spark, Prepare.Settings.builder("text", List.of(raw.toString())).output(data)
+                .shape(16).holdout(new Holdout(40, 40, "tail", 0)).encoding(new Encoding(16, 1, "none", 1))
+                .readers(new Readers.Options(',', false, -1, List.of(), 16, "")).build());
         int v = m.domain().levels();
         CharRnnSpec spec = CharRnnSpec.lstm(16, v, 32);
         String run = tmp.resolve("run").toString();
@@ -204,9 +207,8 @@ class FamiliesPipelineTest {
         Path raw = Files.createDirectories(tmp.resolve("raw")).resolve("chain.csv");
         Files.writeString(raw, csv.toString());
         String data = tmp.resolve("data").toString();
-        Prepare.run(spark, new Prepare.Settings("csv", List.of(raw.toString()), List.of(), List.of(), List.of(), data,
-                new long[]{6}, 50, 0, new Encoding(6, 1, "none", 1), new Readers.Options(',', false, -1), 2, false,
-                false, "shuffled", 50, 9));
+        Prepare.run(spark, Prepare.Settings.builder("csv", List.of(raw.toString())).output(data)
+                .shape(6).holdout(Holdout.shuffled(50, 50, 9)).encoding(new Encoding(6, 1, "none", 1)).build());
         ModelSpec spec = org.chainrule.models.deepnade.DeepNadeSpec.nadeK(new long[]{6}, new int[]{16}, 2, 2, 4);
         String run = tmp.resolve("run").toString();
         List<Double> curve = validCurve(Train.run(spark, train(data, run, spec, 6, 0.03)));

@@ -1,5 +1,6 @@
 package org.chainrule.pipelines;
 
+import org.chainrule.pipelines.data.Holdout;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.chainrule.models.Seeds;
@@ -120,10 +121,9 @@ class FlowsPipelineTest {
         }
         Path raw = Files.createDirectories(tmp.resolve("raw")).resolve("bars.csv");
         Files.writeString(raw, csv.toString());
-        return Prepare.run(spark, new Prepare.Settings("csv", List.of(raw.toString()), List.of(), List.of(),
-                List.of(), tmp.resolve("data").toString(), new long[]{4, 4}, 40, 0,
-                new Encoding(16, maxValue, "none", 1), new Readers.Options(',', false, 16), 2, false, false,
-                "shuffled", 40, 9));
+        return Prepare.run(spark, Prepare.Settings.builder("csv", List.of(raw.toString()))
+                .output(tmp.resolve("data").toString()).shape(4, 4).holdout(Holdout.shuffled(40, 40, 9))
+                .encoding(new Encoding(16, maxValue, "none", 1)).readers(new Readers.Options(',', false, 16)).build());
     }
 
     private static float[] floats(Row r) {

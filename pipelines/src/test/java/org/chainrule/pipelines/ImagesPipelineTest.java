@@ -3,8 +3,7 @@ package org.chainrule.pipelines;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.chainrule.models.ModelSpec;
-import org.chainrule.models.pixelcnn.GatedPixelCnnSpec;
-import org.chainrule.models.pixelcnn.PixelCnnSpec;
+import org.chainrule.models.pixelcnn.PixelSpec;
 import org.chainrule.models.pixelpp.PixelCnnPpSpec;
 import org.chainrule.models.vae.VaeSpec;
 import org.chainrule.pipelines.data.Batches;
@@ -51,10 +50,10 @@ class ImagesPipelineTest {
         Manifest m = FlowsPipelineTest.prepareBars(spark, tmp, 1);
         assertEquals(2, m.domain().levels());
         String data = tmp.resolve("data").toString();
-        Map<String, Object> pixel = trainAndScore(tmp, data, PixelCnnSpec.of(new long[]{4, 4}, 2, 8, 1), 4, 0.005, 0.5);
+        Map<String, Object> pixel = trainAndScore(tmp, data, PixelSpec.pixelCnn(new long[]{4, 4}, 2, 8, 1), 4, 0.005, 0.5);
         assertEquals("exact", pixel.get("likelihood"));
         Map<String, Object> gated = trainAndScore(tmp, data,
-                GatedPixelCnnSpec.of(new long[]{4, 4}, 2, 8, 2).withContext(2), 4, 0.005, 0.5);
+                PixelSpec.gated(new long[]{4, 4}, 2, 8, 2).withContext(2), 4, 0.005, 0.5);
         assertEquals("exact", gated.get("likelihood"));
         Map<String, Object> vae = trainAndScore(tmp, data, VaeSpec.of(new long[]{4, 4}, new int[]{16},
                 new int[]{16}, 2, 2, 20), 12, 0.02, 0.3);

@@ -1,5 +1,6 @@
 package org.chainrule.pipelines;
 
+import org.chainrule.models.TrainingRecipe;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -37,8 +38,8 @@ class PipelineTest {
 
         String run = tmp.resolve("run").toString();
         MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{64}, 2, true, 3);
-        Map<String, Object> summary = Train.run(spark, new Train.Settings(data, run, spec, 2, 50, 3e-3, 2, 2, 0, 0, 5,
-                false, false, 300, 60, 500, Map.of("note", "test")));
+        Map<String, Object> summary = Train.run(spark, new Train.Settings(data, run, spec, new TrainingRecipe(3e-3, 5), new Train.Schedule(2, 50, 0),
+                new Train.Averaging(2, 2, 0), new Train.Scoring(300, 60, 500), false, false, Map.of("note", "test")));
         List<?> history = (List<?>) summary.get("history");
         assertEquals(2, history.size());
         long validScored = ((Number) summary.get("validRowsScored")).longValue();

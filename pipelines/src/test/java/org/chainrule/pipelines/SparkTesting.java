@@ -1,9 +1,9 @@
 package org.chainrule.pipelines;
 
+import org.chainrule.pipelines.data.Holdout;
 import org.apache.spark.sql.SparkSession;
 import org.chainrule.pipelines.data.Encoding;
 import org.chainrule.pipelines.data.Prepare;
-import org.chainrule.pipelines.data.Readers;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,12 +49,11 @@ public final class SparkTesting {
 
     /** Prepare settings for the slice: stochastic binarization, {@code validation} rows of train held out. */
     public static Prepare.Settings sliceSettings(Path raw, String output, long limit, long validation) {
-        return new Prepare.Settings("idx",
-                List.of(raw.resolve("train-images-idx3-ubyte.gz").toString()),
-                List.of(raw.resolve("train-labels-idx1-ubyte.gz").toString()),
-                List.of(raw.resolve("t10k-images-idx3-ubyte.gz").toString()),
-                List.of(raw.resolve("t10k-labels-idx1-ubyte.gz").toString()),
-                output, new long[]{28, 28}, validation, limit, new Encoding(784, 255, "stochastic", 1),
-                new Readers.Options(',', false, -1), 3, false, false);
+        return Prepare.Settings.builder("idx", List.of(raw.resolve("train-images-idx3-ubyte.gz").toString()))
+                .trainLabels(List.of(raw.resolve("train-labels-idx1-ubyte.gz").toString()))
+                .test(List.of(raw.resolve("t10k-images-idx3-ubyte.gz").toString()))
+                .testLabels(List.of(raw.resolve("t10k-labels-idx1-ubyte.gz").toString()))
+                .output(output).shape(28, 28).holdout(Holdout.tail(validation)).limit(limit)
+                .encoding(new Encoding(784, 255, "stochastic", 1)).shards(3).build();
     }
 }

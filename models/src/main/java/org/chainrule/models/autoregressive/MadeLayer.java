@@ -1,5 +1,7 @@
 package org.chainrule.models.autoregressive;
 
+import org.chainrule.models.Ordering;
+import org.nd4j.shade.jackson.annotation.JsonInclude;
 import org.chainrule.models.conditionals.OutputFamily;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
@@ -36,6 +38,9 @@ public class MadeLayer extends SameDiffLayer {
     private int variants = 1;
     private boolean orderAgnostic;
     private long maskSeed;
+    /** Null for the raster ordering, so the JSON of raster layers stays what it was before orderings. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    private String ordering;
     private boolean direct;
     // defaults = the binary unconditional model, which is what a layer saved before these fields existed is
     private String family = "bernoulli";
@@ -56,6 +61,7 @@ public class MadeLayer extends SameDiffLayer {
         this.variants = spec.variantCount();
         this.orderAgnostic = spec.orderAgnostic();
         this.maskSeed = spec.maskSeed();
+        this.ordering = spec.ordering().equals(Ordering.RASTER) ? null : spec.ordering();
         this.direct = spec.direct();
         this.family = spec.family().name();
         this.levels = spec.family().levels();
@@ -170,7 +176,7 @@ public class MadeLayer extends SameDiffLayer {
     }
 
     private MadeMasks masks(int k) {
-        return MadeMasks.of(dim, hidden, orderAgnostic, maskSeed, k);
+        return MadeMasks.of(dim, hidden, ordering == null ? Ordering.RASTER : ordering, orderAgnostic, maskSeed, k);
     }
 
     @Override
@@ -261,6 +267,16 @@ public class MadeLayer extends SameDiffLayer {
 
     public void setMaskSeed(long maskSeed) {
         this.maskSeed = maskSeed;
+    }
+
+    /** The first mask set's ordering ({@link Ordering}); layers saved before it was a setting are raster. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public String getOrdering() {
+        return ordering;
+    }
+
+    public void setOrdering(String ordering) {
+        this.ordering = ordering == null || ordering.equals(Ordering.RASTER) ? null : ordering;
     }
 
     /** Output family name ({@link OutputFamily#NAMES}); {@code bernoulli} in layers saved before it existed. */

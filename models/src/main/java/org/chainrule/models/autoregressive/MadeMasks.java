@@ -1,11 +1,13 @@
 package org.chainrule.models.autoregressive;
 
+import org.chainrule.models.Ordering;
 import org.chainrule.models.Seeds;
+
+import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.util.SplittableRandom;
 
 /**
  * The connectivity of one MADE mask set (Germain et al. 2015, section 4): degrees for the inputs (their position in
@@ -20,24 +22,21 @@ import java.util.SplittableRandom;
  */
 public record MadeMasks(int[] ordering, int[][] degrees) {
 
-    /**
-     * The mask set for variant {@code index}: variant 0 uses the natural ordering unless {@code orderAgnostic} and
-     * index > 0; every variant draws its own hidden degrees from {@code seed}.
-     */
+    /** The mask set for variant {@code index} of a model whose first ordering is the raster order. */
     public static MadeMasks of(int dim, int[] hidden, boolean orderAgnostic, long seed, int index) {
-        int[] ordering = new int[dim];
-        for (int d = 0; d < dim; d++) {
-            ordering[d] = d;
-        }
-        if (orderAgnostic && index > 0) {
-            SplittableRandom r = new SplittableRandom(Seeds.derive(seed, index, 0));
-            for (int i = dim - 1; i > 0; i--) {
-                int j = r.nextInt(i + 1);
-                int t = ordering[i];
-                ordering[i] = ordering[j];
-                ordering[j] = t;
-            }
-        }
+        return of(dim, hidden, Ordering.RASTER, orderAgnostic, seed, index);
+    }
+
+    /**
+     * The mask set for variant {@code index}: every variant uses the first ordering ({@link Ordering#first}) except,
+     * when {@code orderAgnostic}, variants after the first, which draw their own permutation from {@code seed}; every
+     * variant draws its own hidden degrees from {@code seed}.
+     *
+     * @param first {@code raster} or the seed of a random first ordering (see {@link Ordering#parse})
+     */
+    public static MadeMasks of(int dim, int[] hidden, String first, boolean orderAgnostic, long seed, int index) {
+        int[] ordering = orderAgnostic && index > 0 ? Ordering.shuffled(dim, Seeds.derive(seed, index, 0))
+                : Ordering.first(dim, first);
         int[][] degrees = new int[hidden.length + 1][];
         degrees[0] = new int[dim];
         for (int t = 0; t < dim; t++) {

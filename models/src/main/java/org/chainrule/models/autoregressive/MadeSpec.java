@@ -1,14 +1,16 @@
 package org.chainrule.models.autoregressive;
 
+import org.chainrule.models.Described;
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.BernoulliLogitLoss;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.NllOutputLoss;
+import org.chainrule.models.Ordering;
 import org.chainrule.models.conditionals.Bernoulli;
 import org.chainrule.models.conditionals.OutputFamily;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -17,7 +19,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -52,9 +53,12 @@ import java.util.Map;
  *                      triangular mask in each mask set's ordering, added to the hidden path's logits
  * @param family        distribution family of every conditional ({@link Bernoulli} for the binary model)
  * @param contextSize   length of the conditioning vector; 0 for an unconditional model
+ * @param ordering      the first mask set's ordering: {@code raster} or the seed of a random permutation
+ *                      ({@link Ordering})
  */
 public record MadeSpec(String type, long[] eventShape, int[] hidden, int variants, boolean orderAgnostic,
-                       long maskSeed, boolean direct, OutputFamily family, int contextSize) implements ModelSpec {
+                       long maskSeed, boolean direct, OutputFamily family, int contextSize, String ordering)
+        implements ModelSpec {
 
     public MadeSpec {
         if (family == null) {
@@ -79,6 +83,13 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         }
         eventShape = eventShape.clone();
         hidden = hidden.clone();
+        ordering = Ordering.parse(ordering == null ? Ordering.RASTER : ordering);
+    }
+
+    /** A model in the raster ordering. */
+    public MadeSpec(String type, long[] eventShape, int[] hidden, int variants, boolean orderAgnostic, long maskSeed,
+                    boolean direct, OutputFamily family, int contextSize) {
+        this(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize, Ordering.RASTER);
     }
 
     /** The binary, unconditional model (Bernoulli conditionals, no context). */
@@ -94,7 +105,8 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
 
     /** The same MADE with (or without) direct input-to-output connections. */
     public MadeSpec withDirect(boolean direct) {
-        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize);
+        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize,
+                ordering);
     }
 
     /**
@@ -102,12 +114,20 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
      * for real data (an FVSBN becomes the matching linear autoregression: softmax, or Gaussian with linear means).
      */
     public MadeSpec withFamily(OutputFamily family) {
-        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize);
+        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize,
+                ordering);
     }
 
     /** The same model conditioned on a context vector of the given length (0: unconditional). */
     public MadeSpec withContext(int contextSize) {
-        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize);
+        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize,
+                ordering);
+    }
+
+    /** The same model with another first ordering ({@code raster}, or a permutation's seed: see {@link Ordering}). */
+    public MadeSpec withOrdering(String ordering) {
+        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize,
+                ordering);
     }
 
     /** An FVSBN in the natural ordering. */
@@ -117,7 +137,7 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
 
     /**
      * Reads the map written by {@link #toMap()}. Keys added after the first release ({@code direct}, {@code family},
-     * {@code levels}, {@code components}, {@code contextSize}) may be missing: a model saved before them is the binary,
+     * {@code levels}, {@code components}, {@code contextSize}, {@code ordering}) may be missing: a model saved before them is the binary,
      * unconditional one, and keeps loading as such.
      */
     public static MadeSpec fromConfig(Config c) {
@@ -135,7 +155,8 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
             base = made(shape, hidden, c.getInt("variants"), c.getBoolean("orderAgnostic"), c.getLong("maskSeed"))
                     .withDirect(c.hasPath("direct") && c.getBoolean("direct"));
         }
-        return base.withFamily(family).withContext(contextSize);
+        return base.withFamily(family).withContext(contextSize)
+                .withOrdering(c.hasPath("ordering") ? c.getString("ordering") : Ordering.RASTER);
     }
 
     /** Event dimension D. */
@@ -149,7 +170,7 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
 
     /** The mask set of variant {@code k}. */
     public MadeMasks masks(int k) {
-        return MadeMasks.of(dim(), hidden, orderAgnostic, maskSeed, k);
+        return MadeMasks.of(dim(), hidden, ordering, orderAgnostic, maskSeed, k);
     }
 
     /** The data type the family is a distribution over: {@code binary}, {@code uint8} or {@code real}. */
@@ -178,16 +199,13 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
     }
 
     @Override
-    public MultiLayerConfiguration trainingConfiguration(Optimization opt) {
+    public MultiLayerConfiguration trainingConfiguration(TrainingRecipe recipe) {
         // binary: exact Bernoulli NLL from logits, summed over D and averaged over the minibatch: mean NLL in nats;
         // otherwise the MADE layer already outputs each example's NLL
         LossLayer loss = nllOutput()
                 ? new LossLayer.Builder(new NllOutputLoss()).activation(Activation.IDENTITY).build()
                 : new LossLayer.Builder(new BernoulliLogitLoss()).activation(Activation.IDENTITY).build();
-        return new NeuralNetConfiguration.Builder()
-                .seed(opt.seed())
-                .dataType(DataType.FLOAT)
-                .updater(new Adam(opt.learningRate()))
+        return recipe.base()
                 .list()
                 .layer(new MadeLayer(this))
                 .layer(loss)
@@ -258,6 +276,9 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         m.put("levels", family.levels());
         m.put("components", family.components());
         m.put("contextSize", contextSize);
+        if (!ordering.equals(Ordering.RASTER)) {
+            m.put("ordering", ordering); // absent: raster, as every model saved before orderings were a setting
+        }
         return m;
     }
 
@@ -271,12 +292,10 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         return hidden.clone();
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof MadeSpec s && type.equals(s.type) && Arrays.equals(eventShape, s.eventShape)
-                && Arrays.equals(hidden, s.hidden) && variants == s.variants && orderAgnostic == s.orderAgnostic
-                && maskSeed == s.maskSeed && direct == s.direct && family.equals(s.family)
-                && contextSize == s.contextSize;
+        return Described.sameDescription(this, o);
     }
 
     @Override

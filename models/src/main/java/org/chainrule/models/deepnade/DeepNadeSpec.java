@@ -1,12 +1,13 @@
 package org.chainrule.models.deepnade;
 
+import org.chainrule.models.Described;
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.NllOutputLoss;
 import org.chainrule.models.Seeds;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -14,7 +15,6 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -149,11 +149,8 @@ public record DeepNadeSpec(long[] eventShape, int[] hidden, int iterations, int 
     }
 
     @Override
-    public MultiLayerConfiguration trainingConfiguration(Optimization opt) {
-        return new NeuralNetConfiguration.Builder()
-                .seed(opt.seed())
-                .dataType(DataType.FLOAT)
-                .updater(new Adam(opt.learningRate()))
+    public MultiLayerConfiguration trainingConfiguration(TrainingRecipe recipe) {
+        return recipe.base()
                 .list()
                 .layer(new DeepNadeLayer(this))
                 // the layer already outputs each row's weighted NLL; the loss passes it through (mean over the batch)
@@ -278,11 +275,10 @@ public record DeepNadeSpec(long[] eventShape, int[] hidden, int iterations, int 
         return hidden.clone();
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof DeepNadeSpec s && Arrays.equals(eventShape, s.eventShape) && Arrays.equals(hidden, s.hidden)
-                && iterations == s.iterations && orderings == s.orderings && maskSeed == s.maskSeed
-                && intermediateLoss == s.intermediateLoss;
+        return Described.sameDescription(this, o);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.chainrule.models.flows;
 
 import com.typesafe.config.Config;
+import org.chainrule.models.Described;
 import org.chainrule.models.Seeds;
 import org.chainrule.models.autoregressive.MadeMasks;
 import org.chainrule.models.conditionals.GaussianMixture;
@@ -10,7 +11,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -47,7 +47,7 @@ import java.util.SplittableRandom;
  * @param maskSeed   seed of the MADE's hidden degrees
  */
 public record BaseDistribution(String kind, int[] hidden, int components, long maskSeed)
-        implements java.io.Serializable {
+        implements Described, java.io.Serializable {
 
     /** Base kinds a flow can be configured with. */
     public static final List<String> KINDS = List.of("normal", "made-mog");
@@ -303,18 +303,17 @@ public record BaseDistribution(String kind, int[] hidden, int components, long m
     }
 
     /** The keys {@link FlowSpec#toMap()} writes for this option. */
-    void write(Map<String, Object> m) {
+    @Override
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
         m.put("base", kind);
-        List<Integer> h = new ArrayList<>();
-        for (int v : hidden) {
-            h.add(v);
-        }
-        m.put("baseHidden", h);
+        m.put("baseHidden", Arrays.stream(hidden).boxed().toList());
         m.put("baseComponents", components);
         m.put("baseMaskSeed", maskSeed);
+        return m;
     }
 
-    /** Reads {@link #write}'s keys; absent keys (specs saved before the option) mean the normal base. */
+    /** Reads {@link #toMap()}'s keys; absent keys (specs saved before the option) mean the normal base. */
     static BaseDistribution read(Config c) {
         if (!c.hasPath("base")) {
             return NORMAL;
@@ -328,13 +327,12 @@ public record BaseDistribution(String kind, int[] hidden, int components, long m
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof BaseDistribution b && b.kind.equals(kind) && Arrays.equals(b.hidden, hidden)
-                && b.components == components && b.maskSeed == maskSeed;
+        return Described.sameDescription(this, o);
     }
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(new long[]{kind.hashCode(), Arrays.hashCode(hidden), components, maskSeed});
+        return toMap().hashCode();
     }
 
     @Override

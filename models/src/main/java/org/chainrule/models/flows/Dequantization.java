@@ -1,12 +1,12 @@
 package org.chainrule.models.flows;
 
+import org.chainrule.models.Described;
 import org.chainrule.models.Seeds;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,7 +44,7 @@ import java.util.SplittableRandom;
  * @param mode   {@code uniform} or {@code variational}
  * @param hidden widths of the conditioner's hidden layers (variational only; empty = linear conditioner)
  */
-public record Dequantization(String mode, int[] hidden) implements java.io.Serializable {
+public record Dequantization(String mode, int[] hidden) implements Described, java.io.Serializable {
 
     /** Dequantization modes a flow can be configured with. */
     public static final List<String> MODES = List.of("uniform", "variational");
@@ -188,16 +188,15 @@ public record Dequantization(String mode, int[] hidden) implements java.io.Seria
     }
 
     /** The keys {@link FlowSpec#toMap()} writes for this option. */
-    void write(Map<String, Object> m) {
+    @Override
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
         m.put("dequantization", mode);
-        List<Integer> h = new ArrayList<>();
-        for (int v : hidden) {
-            h.add(v);
-        }
-        m.put("dequantizationHidden", h);
+        m.put("dequantizationHidden", Arrays.stream(hidden).boxed().toList());
+        return m;
     }
 
-    /** Reads {@link #write}'s keys; absent keys (specs saved before the option) mean uniform. */
+    /** Reads {@link #toMap()}'s keys; absent keys (specs saved before the option) mean uniform. */
     static Dequantization read(com.typesafe.config.Config c) {
         if (!c.hasPath("dequantization")) {
             return UNIFORM;
@@ -209,12 +208,12 @@ public record Dequantization(String mode, int[] hidden) implements java.io.Seria
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Dequantization d && d.mode.equals(mode) && Arrays.equals(d.hidden, hidden);
+        return Described.sameDescription(this, o);
     }
 
     @Override
     public int hashCode() {
-        return mode.hashCode() * 31 + Arrays.hashCode(hidden);
+        return toMap().hashCode();
     }
 
     @Override

@@ -4,7 +4,9 @@ import org.chainrule.models.Seeds;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The flow architectures a user configures by name ({@code model.type}), built from a few sizes. Vectors ({@code [D]}
@@ -82,27 +84,52 @@ public final class FlowArchitectures {
                 base);
     }
 
+    /** Builds the learned transform of one architecture over events of a shape. */
+    @FunctionalInterface
+    interface Architecture {
+        /**
+         * @param shape events as the transform sees them: {@code [D]} for vectors, {@code [1, H, W]} for images
+         * @param scale the coupling scale function, {@code tanh} or {@code sigmoid}
+         */
+        Transform build(long[] shape, Options o, String scale);
+    }
+
+    /** The architectures by {@code model.type}, with the coupling scale each paper used. */
+    private static final Map<String, Architecture> ARCHITECTURES = architectures();
+    private static final Map<String, String> PAPER_SCALE = Map.of("glow", "sigmoid");
+
+    private static Map<String, Architecture> architectures() {
+        Map<String, Architecture> a = new LinkedHashMap<>();
+        a.put("maf", (s, o, scale) -> Maf.chain(dim(s), o.steps(), o.hidden(), false, o.seed()));
+        a.put("iaf", (s, o, scale) -> Maf.chain(dim(s), o.steps(), o.hidden(), true, o.seed()));
+        a.put("realnvp", (s, o, scale) -> s.length == 3 ? RealNvp.image(s, o.scales(), o.steps(), o.hiddenChannels(),
+                scale) : RealNvp.vector(dim(s), o.steps(), o.hidden(), scale));
+        a.put("glow", (s, o, scale) -> s.length == 3 ? new Chain(glowLevel(s, o.scales(), o, scale, o.seed(), false))
+                : new Chain(glowSteps(s, o, scale, o.seed())));
+        a.put("planar", (s, o, scale) -> new Chain(repeat(o.steps(), o.seed(), seed -> new PlanarFlow(dim(s)))));
+        a.put("radial", (s, o, scale) -> new Chain(repeat(o.steps(), o.seed(), seed -> new RadialFlow(dim(s)))));
+        return java.util.Collections.unmodifiableMap(a);
+    }
+
+    /** The flow types a user can configure. */
+    public static final List<String> TYPES = List.copyOf(ARCHITECTURES.keySet());
+
+    private static int dim(long[] shape) {
+        return Math.toIntExact(Flows.size(shape));
+    }
+
     static Transform transform(String type, long[] shape, Options o) {
-        int d = Math.toIntExact(Flows.size(shape));
-        boolean image = shape.length == 2;
+        Architecture architecture = ARCHITECTURES.get(type);
+        if (architecture == null) {
+            throw new IllegalArgumentException("unknown flow type '" + type + "'; known: " + TYPES);
+        }
         if (shape.length > 2) {
             throw new IllegalArgumentException("flows take vectors [D] or single-channel images [H, W]; events of shape "
                     + Arrays.toString(shape) + " are not supported");
         }
-        long[] chw = image ? new long[]{1, shape[0], shape[1]} : null;
-        String scale = o.couplingScale().equals("auto") ? (type.equals("glow") ? "sigmoid" : "tanh")
-                : o.couplingScale();
-        return switch (type) {
-            case "maf", "iaf" -> Maf.chain(d, o.steps(), o.hidden(), type.equals("iaf"), o.seed());
-            case "planar" -> new Chain(repeat(o.steps(), o.seed(), s -> new PlanarFlow(d)));
-            case "radial" -> new Chain(repeat(o.steps(), o.seed(), s -> new RadialFlow(d)));
-            case "realnvp" -> image ? RealNvp.image(chw, o.scales(), o.steps(), o.hiddenChannels(), scale)
-                    : RealNvp.vector(d, o.steps(), o.hidden(), scale);
-            case "glow" -> image ? new Chain(glowLevel(chw, o.scales(), o, scale, o.seed(), false))
-                    : new Chain(glowSteps(new long[]{d}, o, scale, o.seed()));
-            default -> throw new IllegalArgumentException("unknown flow type '" + type + "'; known: "
-                    + FlowSpec.TYPES);
-        };
+        long[] seen = shape.length == 2 ? new long[]{1, shape[0], shape[1]} : shape;
+        String scale = o.couplingScale().equals("auto") ? PAPER_SCALE.getOrDefault(type, "tanh") : o.couplingScale();
+        return architecture.build(seen, o, scale);
     }
 
     /**

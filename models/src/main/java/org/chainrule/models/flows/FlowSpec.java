@@ -1,5 +1,7 @@
 package org.chainrule.models.flows;
 
+import org.chainrule.models.Described;
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigRenderOptions;
@@ -8,7 +10,6 @@ import org.chainrule.models.ModelSpec;
 import org.chainrule.models.NllOutputLoss;
 import org.chainrule.models.Seeds;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -18,11 +19,9 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -61,16 +60,13 @@ import java.util.SplittableRandom;
 public record FlowSpec(String type, long[] eventShape, Transform transform, int levels, double logitAlpha,
                        int evalSamples, Dequantization dequantization, BaseDistribution base) implements ModelSpec {
 
-    /** Family names a flow can be configured as. */
-    public static final List<String> TYPES = List.of("maf", "iaf", "realnvp", "glow", "planar", "radial");
-
     private static final long EVAL_NOISE_SEED = 0x5eed_f10e_d0d0L;
 
     public FlowSpec {
         dequantization = dequantization == null ? Dequantization.UNIFORM : dequantization;
         base = base == null ? BaseDistribution.NORMAL : base;
-        if (!TYPES.contains(type)) {
-            throw new IllegalArgumentException("flow type must be one of " + TYPES + ", got " + type);
+        if (!FlowArchitectures.TYPES.contains(type)) {
+            throw new IllegalArgumentException("flow type must be one of " + FlowArchitectures.TYPES + ", got " + type);
         }
         eventShape = eventShape.clone();
         if (Flows.size(transform.inputShape()) != Flows.size(eventShape)
@@ -182,11 +178,8 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
     }
 
     @Override
-    public MultiLayerConfiguration trainingConfiguration(Optimization opt) {
-        return new NeuralNetConfiguration.Builder()
-                .seed(opt.seed())
-                .dataType(DataType.FLOAT)
-                .updater(new Adam(opt.learningRate()))
+    public MultiLayerConfiguration trainingConfiguration(TrainingRecipe recipe) {
+        return recipe.base()
                 .list()
                 .layer(new FlowLayer(this))
                 .layer(new LossLayer.Builder(new NllOutputLoss()).activation(Activation.IDENTITY).build())
@@ -384,8 +377,8 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
         m.put("levels", levels);
         m.put("logitAlpha", logitAlpha);
         m.put("evalSamples", evalSamples);
-        dequantization.write(m);
-        base.write(m);
+        m.putAll(dequantization.toMap());
+        m.putAll(base.toMap());
         m.put("transform", transform.toMap());
         return m;
     }
@@ -405,9 +398,10 @@ public record FlowSpec(String type, long[] eventShape, Transform transform, int 
         return ConfigFactory.parseMap(toMap()).root().render(ConfigRenderOptions.concise());
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof FlowSpec s && s.toMap().equals(toMap());
+        return Described.sameDescription(this, o);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.chainrule.models.flows;
 
+import org.chainrule.models.Described;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -20,7 +21,7 @@ import java.util.Map;
  * batch dimension instead of a leading 1 (amortised flows, whose parameters are computed per example); transforms
  * whose formulas broadcast say so.
  */
-public interface Transform extends java.io.Serializable {
+public interface Transform extends Described, java.io.Serializable {
 
     /** Shape of one input event, e.g. {@code [D]} or {@code [C, H, W]}. */
     long[] inputShape();
@@ -53,6 +54,7 @@ public interface Transform extends java.io.Serializable {
     Flowed inverse(SameDiff sd, SDVariable z, Map<String, SDVariable> params);
 
     /** Description that {@link Transforms#fromMap} reads back; always has a {@code kind} key. */
+    @Override
     Map<String, Object> toMap();
 
     /** A transformed tensor and the log-determinant of the map that produced it, per example. */

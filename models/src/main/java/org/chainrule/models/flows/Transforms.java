@@ -2,41 +2,45 @@ package org.chainrule.models.flows;
 
 import com.typesafe.config.Config;
 
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /** Reading transforms back from the maps their {@link Transform#toMap()} wrote. */
 public final class Transforms {
     private Transforms() {
     }
 
+    /** How each transform kind is read back, by the {@code kind} its {@link Transform#toMap()} writes. */
+    private static final Map<String, Function<Config, Transform>> READERS = readers();
+
+    private static Map<String, Function<Config, Transform>> readers() {
+        Map<String, Function<Config, Transform>> r = new LinkedHashMap<>();
+        r.put("chain", c -> new Chain(c.getConfigList("steps").stream().map(Transforms::fromConfig).toList()));
+        r.put("masked-autoregressive", MaskedAutoregressive::fromConfig);
+        r.put("permutation", Permutation::fromConfig);
+        r.put("actnorm", c -> new ActNorm(shape(c, "shape")));
+        r.put("invconv1x1", InvertibleConv1x1::fromConfig);
+        r.put("planar", c -> new PlanarFlow(c.getLong("dim")));
+        r.put("radial", c -> new RadialFlow(c.getLong("dim")));
+        r.put("affine-coupling", AffineCoupling::fromConfig);
+        r.put("squeeze", Squeeze::fromConfig);
+        r.put("factor-out", FactorOut::fromConfig);
+        return java.util.Collections.unmodifiableMap(r);
+    }
+
     /** Transform kinds this build reads. */
-    public static final List<String> KINDS = List.of("chain", "masked-autoregressive", "permutation", "actnorm", "invconv1x1",
-            "planar", "radial", "affine-coupling", "squeeze", "factor-out");
+    public static final List<String> KINDS = List.copyOf(READERS.keySet());
 
     /** Reads a transform from a parsed {@link Transform#toMap()}. */
     public static Transform fromConfig(Config c) {
         String kind = c.getString("kind");
-        return switch (kind) {
-            case "chain" -> {
-                List<Transform> steps = new ArrayList<>();
-                for (Config s : c.getConfigList("steps")) {
-                    steps.add(fromConfig(s));
-                }
-                yield new Chain(steps);
-            }
-            case "masked-autoregressive" -> MaskedAutoregressive.fromConfig(c);
-            case "permutation" -> Permutation.fromConfig(c);
-            case "actnorm" -> new ActNorm(shape(c, "shape"));
-            case "invconv1x1" -> InvertibleConv1x1.fromConfig(c);
-            case "planar" -> new PlanarFlow(c.getLong("dim"));
-            case "radial" -> new RadialFlow(c.getLong("dim"));
-            case "affine-coupling" -> AffineCoupling.fromConfig(c);
-            case "squeeze" -> Squeeze.fromConfig(c);
-            case "factor-out" -> FactorOut.fromConfig(c);
-            default -> throw new IllegalArgumentException("unknown flow transform '" + kind + "'; known: " + KINDS);
-        };
+        Function<Config, Transform> reader = READERS.get(kind);
+        if (reader == null) {
+            throw new IllegalArgumentException("unknown flow transform '" + kind + "'; known: " + KINDS);
+        }
+        return reader.apply(c);
     }
 
     /** Reads a transform from a map written by {@link Transform#toMap()}. */

@@ -1,5 +1,7 @@
 package org.chainrule.models.nade;
 
+import org.chainrule.models.Ordering;
+import org.nd4j.shade.jackson.annotation.JsonInclude;
 import org.chainrule.models.conditionals.OutputFamily;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
@@ -58,6 +60,9 @@ public class NadeLayer extends SameDiffLayer {
     private String activation = "sigmoid";
     private int orderings = 1;
     private long orderSeed;
+    /** Null for the raster ordering, so the JSON of raster layers stays what it was before orderings. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    private String ordering;
     private int contextSize;
 
     /** For JSON deserialization. */
@@ -73,6 +78,7 @@ public class NadeLayer extends SameDiffLayer {
         this.activation = spec.activation();
         this.orderings = spec.orderings();
         this.orderSeed = spec.orderSeed();
+        this.ordering = spec.ordering().equals(Ordering.RASTER) ? null : spec.ordering();
         this.contextSize = spec.contextSize();
         this.weightInit = WeightInit.XAVIER;
     }
@@ -94,6 +100,8 @@ public class NadeLayer extends SameDiffLayer {
             SDVariable variant = layerInput.get(SDIndex.point(0), SDIndex.point(dim + contextSize))
                     .castTo(DataType.INT).reshape(1);
             rank = sd.gather(sd.constant("nadeRanks", rankTable()), variant, 0).reshape(dim);
+        } else if (ordering != null) {
+            rank = sd.constant("nadeRank", rankTable().reshape(dim));
         }
         SDVariable[] params = orderedParams(sd, x, context, rank, paramTable);
         return family.nll(sd, params[0], params[1], dim);
@@ -195,7 +203,7 @@ public class NadeLayer extends SameDiffLayer {
     private INDArray rankTable() {
         int[][] all = new int[orderings][dim];
         for (int k = 0; k < orderings; k++) {
-            int[] o = NadeSpec.ordering(dim, orderSeed, k);
+            int[] o = NadeSpec.ordering(dim, ordering == null ? Ordering.RASTER : ordering, orderSeed, k);
             for (int t = 0; t < dim; t++) {
                 all[k][o[t]] = t;
             }
@@ -309,6 +317,16 @@ public class NadeLayer extends SameDiffLayer {
 
     public void setOrderSeed(long orderSeed) {
         this.orderSeed = orderSeed;
+    }
+
+    /** Ordering 0 ({@link Ordering}); layers saved before it was a setting are raster. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public String getOrdering() {
+        return ordering;
+    }
+
+    public void setOrdering(String ordering) {
+        this.ordering = ordering == null || ordering.equals(Ordering.RASTER) ? null : ordering;
     }
 
     public int getContextSize() {

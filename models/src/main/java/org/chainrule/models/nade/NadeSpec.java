@@ -1,13 +1,15 @@
 package org.chainrule.models.nade;
 
+import org.chainrule.models.Described;
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.NllOutputLoss;
+import org.chainrule.models.Ordering;
 import org.chainrule.models.Seeds;
 import org.chainrule.models.conditionals.OutputFamily;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -16,13 +18,11 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * A NADE (Larochelle &amp; Murray 2011, "The Neural Autoregressive Distribution Estimator"): one hidden layer whose
@@ -50,14 +50,16 @@ import java.util.SplittableRandom;
  * @param orderings   number of orderings K trained over (the variant count); K &gt; 1 adds the mask input
  * @param orderSeed   seed of orderings 1..K-1
  * @param contextSize length of the conditioning vector; 0 for an unconditional model
+ * @param ordering    ordering 0: {@code raster} or the seed of a random permutation ({@link Ordering})
  */
 public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, String activation, int orderings,
-                       long orderSeed, int contextSize) implements ModelSpec {
+                       long orderSeed, int contextSize, String ordering) implements ModelSpec {
 
     /** Hidden activations this model supports. */
     public static final List<String> ACTIVATIONS = List.of("sigmoid", "relu");
 
     public NadeSpec {
+        ordering = Ordering.parse(ordering == null ? Ordering.RASTER : ordering);
         if (family == null) {
             throw new IllegalArgumentException("a NADE needs an output family");
         }
@@ -84,6 +86,12 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
         Math.toIntExact(n);
     }
 
+    /** A NADE whose ordering 0 is the raster order. */
+    public NadeSpec(long[] eventShape, OutputFamily family, int hidden, String activation, int orderings,
+                    long orderSeed, int contextSize) {
+        this(eventShape, family, hidden, activation, orderings, orderSeed, contextSize, Ordering.RASTER);
+    }
+
     /** An unconditional NADE with sigmoid hidden units in the natural ordering. */
     public static NadeSpec of(long[] eventShape, OutputFamily family, int hidden) {
         return new NadeSpec(eventShape, family, hidden, "sigmoid", 1, 0L, 0);
@@ -91,17 +99,22 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
 
     /** The same model trained over {@code k} orderings drawn from {@code seed} (order-agnostic when k &gt; 1). */
     public NadeSpec withOrderings(int k, long seed) {
-        return new NadeSpec(eventShape, family, hidden, activation, k, seed, contextSize);
+        return new NadeSpec(eventShape, family, hidden, activation, k, seed, contextSize, ordering);
     }
 
     /** The same model conditioned on a context vector of length {@code size}. */
     public NadeSpec withContext(int size) {
-        return new NadeSpec(eventShape, family, hidden, activation, orderings, orderSeed, size);
+        return new NadeSpec(eventShape, family, hidden, activation, orderings, orderSeed, size, ordering);
     }
 
     /** The same model with another hidden activation. */
     public NadeSpec withActivation(String act) {
-        return new NadeSpec(eventShape, family, hidden, act, orderings, orderSeed, contextSize);
+        return new NadeSpec(eventShape, family, hidden, act, orderings, orderSeed, contextSize, ordering);
+    }
+
+    /** The same model with another ordering 0 ({@code raster}, or a permutation's seed: see {@link Ordering}). */
+    public NadeSpec withOrdering(String first) {
+        return new NadeSpec(eventShape, family, hidden, activation, orderings, orderSeed, contextSize, first);
     }
 
     /** Reads the map written by {@link #toMap()}. */
@@ -112,7 +125,8 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
                 c.hasPath("activation") ? c.getString("activation") : "sigmoid",
                 c.hasPath("orderings") ? c.getInt("orderings") : 1,
                 c.hasPath("orderSeed") ? c.getLong("orderSeed") : 0L,
-                c.hasPath("contextSize") ? c.getInt("contextSize") : 0);
+                c.hasPath("contextSize") ? c.getInt("contextSize") : 0,
+                c.hasPath("ordering") ? c.getString("ordering") : Ordering.RASTER);
     }
 
     @Override
@@ -130,32 +144,20 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
     }
 
     /**
-     * Ordering {@code k}: ordering[t] = the dimension generated t-th. Ordering 0 is the natural order; ordering k &gt; 0
-     * is a Fisher-Yates shuffle driven by {@code Seeds.derive(orderSeed, k, 0)} (the same derivation as the MADE's
-     * mask-set orderings), so it is a pure function of the spec.
+     * Ordering {@code k}: ordering[t] = the dimension generated t-th. Ordering 0 is the model's first ordering (raster,
+     * or a seeded permutation); ordering k &gt; 0 is a Fisher-Yates shuffle driven by
+     * {@code Seeds.derive(orderSeed, k, 0)} (the same derivation as the MADE's mask-set orderings), so it is a pure
+     * function of the spec.
      */
     public int[] ordering(int k) {
         if (k < 0 || k >= orderings) {
             throw new IllegalArgumentException("ordering " + k + " outside [0, " + orderings + ")");
         }
-        return ordering(dim(), orderSeed, k);
+        return ordering(dim(), ordering, orderSeed, k);
     }
 
-    static int[] ordering(int dim, long seed, int k) {
-        int[] o = new int[dim];
-        for (int d = 0; d < dim; d++) {
-            o[d] = d;
-        }
-        if (k > 0) {
-            SplittableRandom r = new SplittableRandom(Seeds.derive(seed, k, 0));
-            for (int i = dim - 1; i > 0; i--) {
-                int j = r.nextInt(i + 1);
-                int t = o[i];
-                o[i] = o[j];
-                o[j] = t;
-            }
-        }
-        return o;
+    static int[] ordering(int dim, String first, long seed, int k) {
+        return k == 0 ? Ordering.first(dim, first) : Ordering.shuffled(dim, Seeds.derive(seed, k, 0));
     }
 
     @Override
@@ -184,11 +186,8 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
      * in nats and SameDiff differentiates the whole likelihood.
      */
     @Override
-    public MultiLayerConfiguration trainingConfiguration(Optimization opt) {
-        return new NeuralNetConfiguration.Builder()
-                .seed(opt.seed())
-                .dataType(DataType.FLOAT)
-                .updater(new Adam(opt.learningRate()))
+    public MultiLayerConfiguration trainingConfiguration(TrainingRecipe recipe) {
+        return recipe.base()
                 .list()
                 .layer(new NadeLayer(this))
                 .layer(new LossLayer.Builder(new NllOutputLoss()).activation(Activation.IDENTITY).build())
@@ -254,6 +253,9 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
         m.put("activation", activation);
         m.put("orderings", orderings);
         m.put("orderSeed", orderSeed);
+        if (!ordering.equals(Ordering.RASTER)) {
+            m.put("ordering", ordering); // absent: raster, as every model saved before orderings were a setting
+        }
         m.put("contextSize", contextSize);
         return m;
     }
@@ -263,11 +265,10 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
         return eventShape.clone();
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof NadeSpec s && Arrays.equals(eventShape, s.eventShape) && family.equals(s.family)
-                && hidden == s.hidden && activation.equals(s.activation) && orderings == s.orderings
-                && orderSeed == s.orderSeed && contextSize == s.contextSize;
+        return Described.sameDescription(this, o);
     }
 
     @Override

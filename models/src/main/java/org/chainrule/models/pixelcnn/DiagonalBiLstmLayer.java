@@ -72,9 +72,9 @@ public class DiagonalBiLstmLayer extends PixelLayer {
     public DiagonalBiLstmLayer() {
     }
 
-    public DiagonalBiLstmLayer(DiagonalBiLstmSpec spec) {
+    public DiagonalBiLstmLayer(PixelSpec spec) {
         super(spec.eventShape(), spec.levels(), spec.filters(), spec.outputFilters(), spec.contextSize());
-        this.layers = spec.layers();
+        this.layers = spec.depth();
     }
 
     /** Skewed width W + H - 1: the number of steps of the recurrence. */

@@ -51,9 +51,9 @@ public class GatedPixelCnnLayer extends PixelLayer {
     public GatedPixelCnnLayer() {
     }
 
-    public GatedPixelCnnLayer(GatedPixelCnnSpec spec) {
+    public GatedPixelCnnLayer(PixelSpec spec) {
         super(spec.eventShape(), spec.levels(), spec.filters(), spec.outputFilters(), spec.contextSize());
-        this.layers = spec.layers();
+        this.layers = spec.depth();
     }
 
     @Override

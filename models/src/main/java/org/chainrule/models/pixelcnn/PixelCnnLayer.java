@@ -40,9 +40,9 @@ public class PixelCnnLayer extends PixelLayer {
     public PixelCnnLayer() {
     }
 
-    public PixelCnnLayer(PixelCnnSpec spec) {
+    public PixelCnnLayer(PixelSpec spec) {
         super(spec.eventShape(), spec.levels(), spec.filters(), spec.outputFilters(), spec.contextSize());
-        this.blocks = spec.blocks();
+        this.blocks = spec.depth();
     }
 
     @Override

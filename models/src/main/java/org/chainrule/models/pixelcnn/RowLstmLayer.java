@@ -57,9 +57,9 @@ public class RowLstmLayer extends PixelLayer {
     public RowLstmLayer() {
     }
 
-    public RowLstmLayer(RowLstmSpec spec) {
+    public RowLstmLayer(PixelSpec spec) {
         super(spec.eventShape(), spec.levels(), spec.filters(), spec.outputFilters(), spec.contextSize());
-        this.layers = spec.layers();
+        this.layers = spec.depth();
     }
 
     @Override

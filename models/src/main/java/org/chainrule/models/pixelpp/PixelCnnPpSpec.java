@@ -1,5 +1,7 @@
 package org.chainrule.models.pixelpp;
 
+import org.chainrule.models.Described;
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
@@ -13,7 +15,6 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -141,11 +142,8 @@ public record PixelCnnPpSpec(long[] eventShape, int levels, int filters, int res
     }
 
     @Override
-    public MultiLayerConfiguration trainingConfiguration(Optimization opt) {
-        return new NeuralNetConfiguration.Builder()
-                .seed(opt.seed())
-                .dataType(DataType.FLOAT)
-                .updater(new Adam(opt.learningRate()))
+    public MultiLayerConfiguration trainingConfiguration(TrainingRecipe recipe) {
+        return recipe.base()
                 .list()
                 .layer(new PixelCnnPpLayer(this, false))
                 .layer(new LossLayer.Builder(new NllOutputLoss()).activation(Activation.IDENTITY).build())
@@ -207,10 +205,10 @@ public record PixelCnnPpSpec(long[] eventShape, int levels, int filters, int res
         return eventShape.clone();
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof PixelCnnPpSpec s && Arrays.equals(eventShape, s.eventShape) && levels == s.levels
-                && filters == s.filters && resnetLayers == s.resnetLayers && components == s.components;
+        return Described.sameDescription(this, o);
     }
 
     @Override

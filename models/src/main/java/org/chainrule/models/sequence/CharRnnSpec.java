@@ -1,5 +1,7 @@
 package org.chainrule.models.sequence;
 
+import org.chainrule.models.Described;
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
@@ -127,11 +129,8 @@ public record CharRnnSpec(String type, long[] eventShape, int vocabularySize, in
     }
 
     @Override
-    public MultiLayerConfiguration trainingConfiguration(Optimization opt) {
-        NeuralNetConfiguration.Builder base = new NeuralNetConfiguration.Builder()
-                .seed(opt.seed())
-                .dataType(DataType.FLOAT)
-                .updater(new Adam(opt.learningRate()))
+    public MultiLayerConfiguration trainingConfiguration(TrainingRecipe recipe) {
+        NeuralNetConfiguration.Builder base = recipe.base()
                 .weightInit(WeightInit.XAVIER);
         if (gradientClip > 0) {
             base.gradientNormalization(GradientNormalization.ClipElementWiseAbsoluteValue)
@@ -252,11 +251,10 @@ public record CharRnnSpec(String type, long[] eventShape, int vocabularySize, in
         return hidden.clone();
     }
 
+    /** Equal when the saved descriptions are ({@link Described#sameDescription}). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof CharRnnSpec s && type.equals(s.type) && Arrays.equals(eventShape, s.eventShape)
-                && vocabularySize == s.vocabularySize && Arrays.equals(hidden, s.hidden)
-                && Double.compare(gradientClip, s.gradientClip) == 0;
+        return Described.sameDescription(this, o);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.chainrule.models.autoregressive;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.BernoulliLogitLoss;
 import org.chainrule.models.DensityModel;
@@ -64,7 +65,8 @@ class MadeFamiliesTest {
                 made(3, new int[]{10}, 1, CAT3, 2),
                 made(3, new int[]{10}, 3, CAT3, 2).withDirect(true),
                 MadeSpec.fvsbn(new long[]{3}).withFamily(CAT3).withContext(2),
-                made(3, new int[]{8}, 2, new Bernoulli(), 2));
+                made(3, new int[]{8}, 2, new Bernoulli(), 2),
+                made(3, new int[]{10}, 2, CAT3, 2).withOrdering("4").withDirect(true));
     }
 
     /** D = 2 real-valued models. */
@@ -73,7 +75,8 @@ class MadeFamiliesTest {
                 made(2, new int[]{8}, 1, GAUSSIAN, 0),
                 made(2, new int[]{8}, 3, GAUSSIAN, 2),
                 made(2, new int[]{8, 6}, 1, MIX2, 2).withDirect(true),
-                made(2, new int[]{8}, 3, MIX2, 0));
+                made(2, new int[]{8}, 3, MIX2, 0),
+                made(2, new int[]{8}, 1, MIX2, 2).withOrdering("random"));
     }
 
     static Stream<MadeSpec> all() {
@@ -85,7 +88,7 @@ class MadeFamiliesTest {
         if (spec.levels() > 0) {
             return randomNetwork(spec, seed);
         }
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, seed)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, seed)));
         net.init();
         Random r = new Random(seed);
         INDArray p = net.params();
@@ -507,7 +510,7 @@ class MadeFamiliesTest {
     @Test
     void configurationSurvivesJson() {
         MadeSpec spec = made(3, new int[]{7, 5}, 3, MIX2, 2).withDirect(true);
-        MultiLayerConfiguration conf = spec.trainingConfiguration(new ModelSpec.Optimization(1e-3, 1));
+        MultiLayerConfiguration conf = spec.trainingConfiguration(new TrainingRecipe(1e-3, 1));
         MultiLayerConfiguration back = MultiLayerConfiguration.fromJson(conf.toJson());
         assertEquals(conf.toJson(), back.toJson());
         MadeLayer layer = (MadeLayer) back.getConf(0).getLayer();
@@ -518,7 +521,7 @@ class MadeFamiliesTest {
         assertTrue(layer.isDirect());
         assertInstanceOf(NllOutputLoss.class, ((LossLayer) back.getConf(1).getLayer()).getLossFn());
         MadeLayer cat = (MadeLayer) MultiLayerConfiguration.fromJson(made(3, new int[]{4}, 1, CAT3, 0)
-                .trainingConfiguration(new ModelSpec.Optimization(1e-3, 1)).toJson()).getConf(0).getLayer();
+                .trainingConfiguration(new TrainingRecipe(1e-3, 1)).toJson()).getConf(0).getLayer();
         assertEquals("categorical", cat.getFamily());
         assertEquals(3, cat.getLevels());
         assertEquals(0, cat.getContextSize());
@@ -551,7 +554,7 @@ class MadeFamiliesTest {
     @Test
     void oldBinaryJsonStillLoadsAsBefore() throws Exception {
         MadeSpec spec = MadeSpec.made(new long[]{4}, new int[]{6}, 2, true, 7).withDirect(true);
-        MultiLayerConfiguration fresh = spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 5));
+        MultiLayerConfiguration fresh = spec.trainingConfiguration(new TrainingRecipe(1e-2, 5));
         ObjectMapper json = new ObjectMapper();
         JsonNode now = json.readTree(fresh.toJson());
         ObjectNode layer = (ObjectNode) now.get("confs").get(0).get("layer");
@@ -638,7 +641,7 @@ class MadeFamiliesTest {
 
     /** Trains with Adam for {@code steps} minibatches of 128; asserts the NLL fell by {@code minDrop}; returns it. */
     static double train(MadeSpec spec, INDArray x, INDArray c, double lr, int steps, double minDrop) {
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(lr, 3)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(lr, 3)));
         net.init();
         double before = -spec.densityOf(net).logProb(x, c).meanNumber().doubleValue();
         int batch = 128;

@@ -1,8 +1,8 @@
 package org.chainrule.models.autoregressive;
 
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.LogMath;
-import org.chainrule.models.ModelSpec;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
@@ -33,7 +33,10 @@ class MadeTest {
                 MadeSpec.made(new long[]{8}, new int[]{16}, 1, false, 3),
                 MadeSpec.made(new long[]{2, 4}, new int[]{12, 10}, 4, true, 5),
                 MadeSpec.made(new long[]{8}, new int[]{24}, 3, false, 7),
-                MadeSpec.made(new long[]{8}, new int[]{16}, 3, true, 8).withDirect(true));
+                MadeSpec.made(new long[]{8}, new int[]{16}, 3, true, 8).withDirect(true),
+                MadeSpec.fvsbn(new long[]{8}).withOrdering("5"),
+                MadeSpec.made(new long[]{8}, new int[]{16}, 2, false, 3).withOrdering("random").withDirect(true),
+                MadeSpec.made(new long[]{8}, new int[]{16}, 3, true, 8).withOrdering("11"));
     }
 
     /** Output d never changes when inputs at or after d in the ordering change; it does depend on some earlier ones. */
@@ -154,7 +157,8 @@ class MadeTest {
                 MadeSpec.fvsbn(new long[]{5}),
                 MadeSpec.made(new long[]{5}, new int[]{12}, 1, false, 3),
                 MadeSpec.made(new long[]{5}, new int[]{12, 8}, 3, true, 4),
-                MadeSpec.made(new long[]{5}, new int[]{6}, 2, true, 5).withDirect(true));
+                MadeSpec.made(new long[]{5}, new int[]{6}, 2, true, 5).withDirect(true),
+                MadeSpec.made(new long[]{5}, new int[]{12}, 2, false, 3).withOrdering("random"));
     }
 
     @ParameterizedTest
@@ -172,7 +176,7 @@ class MadeTest {
     @Test
     void trainingLowersNll() {
         MadeSpec spec = MadeSpec.made(new long[]{12}, new int[]{32}, 2, true, 1);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 3)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 3)));
         net.init();
         INDArray x = markov(512, 12, 5);
         double before = -spec.densityOf(net).logProb(x).meanNumber().doubleValue();
@@ -190,7 +194,7 @@ class MadeTest {
     @Test
     void configurationSurvivesJson() {
         MadeSpec spec = MadeSpec.made(new long[]{3, 3}, new int[]{20, 7}, 5, true, 42).withDirect(true);
-        MultiLayerConfiguration conf = spec.trainingConfiguration(new ModelSpec.Optimization(1e-3, 1));
+        MultiLayerConfiguration conf = spec.trainingConfiguration(new TrainingRecipe(1e-3, 1));
         MultiLayerConfiguration back = MultiLayerConfiguration.fromJson(conf.toJson());
         assertEquals(conf.toJson(), back.toJson());
         MadeLayer layer = (MadeLayer) back.getConf(0).getLayer();

@@ -2,7 +2,7 @@ package org.chainrule.models.autoregressive;
 
 /**
  * A MADE training configuration exactly as the code before output families and contexts wrote it (commit 6a967d9,
- * {@code MadeSpec.made([4], [6], 2, true, 7).withDirect(true)}, {@code Optimization(1e-2, 5)}): its MadeLayer has
+ * {@code MadeSpec.made([4], [6], 2, true, 7).withDirect(true)}, {@code TrainingRecipe(1e-2, 5)}): its MadeLayer has
  * none of the fields {@code family}, {@code levels}, {@code components}, {@code contextSize}. Networks saved by that
  * version carry this JSON, and must keep loading as the binary model.
  */

@@ -1,16 +1,17 @@
 package org.chainrule.models.deepnade;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigRenderOptions;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.LogMath;
 import org.chainrule.models.ModelSpec;
+import org.chainrule.models.OneNativeThread;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -37,31 +38,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@ExtendWith(OneNativeThread.class)
 class DeepNadeTest {
     private static final int D = 5;
-    private static int threads;
-    private static int masterThreads;
-    private static int blasThreads;
-
-    /** One native thread: these networks are tiny, and threads of a shared machine mostly wait on each other. */
-    @BeforeAll
-    static void singleThreaded() {
-        threads = Nd4j.getEnvironment().maxThreads();
-        masterThreads = Nd4j.getEnvironment().maxMasterThreads();
-        blasThreads = Nd4j.factory().blas().getMaxThreads();
-        setThreads(1, 1, 1);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        setThreads(threads, masterThreads, blasThreads);
-    }
-
-    private static void setThreads(int max, int master, int blas) {
-        Nd4j.getEnvironment().setMaxThreads(max);
-        Nd4j.getEnvironment().setMaxMasterThreads(master);
-        Nd4j.factory().blas().setMaxThreads(blas);
-    }
 
     static Stream<DeepNadeSpec> specs() {
         return Stream.of(
@@ -377,7 +356,7 @@ class DeepNadeTest {
             assertEquals(spec.hashCode(), back.hashCode());
             assertEquals("binary", back.valueType());
             assertEquals(2, back.levels());
-            assertTrue(ModelSpec.TYPES.contains(back.type()));
+            assertTrue(org.chainrule.models.ModelFamilies.types().contains(back.type()));
         }
         DeepNadeSpec base = DeepNadeSpec.nadeK(new long[]{D}, new int[]{8}, 2, 2, 1);
         assertNotEquals(base, DeepNadeSpec.nadeK(new long[]{D}, new int[]{9}, 2, 2, 1));
@@ -391,7 +370,7 @@ class DeepNadeTest {
     @Test
     void configurationSurvivesJson() {
         DeepNadeSpec spec = DeepNadeSpec.nadeK(new long[]{3, 3}, new int[]{20, 7}, 4, 5, 42).withIntermediateLoss(true);
-        MultiLayerConfiguration conf = spec.trainingConfiguration(new ModelSpec.Optimization(1e-3, 1));
+        MultiLayerConfiguration conf = spec.trainingConfiguration(new TrainingRecipe(1e-3, 1));
         MultiLayerConfiguration back = MultiLayerConfiguration.fromJson(conf.toJson());
         assertEquals(conf.toJson(), back.toJson());
         DeepNadeLayer layer = (DeepNadeLayer) back.getConf(0).getLayer();
@@ -424,7 +403,7 @@ class DeepNadeTest {
     void trainingLowersExactNllAndDensityIsASnapshot() {
         int d = 10;
         DeepNadeSpec spec = DeepNadeSpec.nadeK(new long[]{d}, new int[]{32, 32}, 2, 2, 1);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 3)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 3)));
         net.init();
         INDArray x = markov(512, d, 5);
         INDArray test = markov(512, d, 6);

@@ -1,5 +1,6 @@
 package org.chainrule.models.flows;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
@@ -131,7 +132,7 @@ class FlowSpecTest {
     @Test
     void trainingLowersTheNll() {
         FlowSpec spec = maf(new long[]{2}, 0, 0, 1);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(0.01, 1)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(0.01, 1)));
         net.init();
         java.util.Random r = new java.util.Random(2);
         float[] v = new float[400];

@@ -1,5 +1,6 @@
 package org.chainrule.models.flows;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
@@ -34,7 +35,7 @@ class MadeMogBaseTest {
 
     /** A network at its initial values plus N(0, scale^2) noise on every parameter: a generic, moderate flow. */
     private static MultiLayerNetwork perturbed(FlowSpec spec, long seed, double scale) {
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, seed)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, seed)));
         net.init();
         Random r = new Random(seed);
         INDArray p = net.params();
@@ -244,7 +245,7 @@ class MadeMogBaseTest {
     @Test
     void trainingLowersTheNllOnBimodalData() {
         FlowSpec spec = mafMog(2, 3);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(0.02, 1)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(0.02, 1)));
         net.init();
         Random r = new Random(2);
         float[] v = new float[400];

@@ -1,5 +1,6 @@
 package org.chainrule.models.flows;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
@@ -137,7 +138,7 @@ class VariationalDequantizationTest {
     }
 
     private static double trainedBound(FlowSpec spec, INDArray x) {
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(0.03, 1)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(0.03, 1)));
         net.init();
         for (int step = 0; step < 100; step++) {
             net.fit(new DataSet(spec.trainingFeatures(x, step), spec.trainingLabels(x)));

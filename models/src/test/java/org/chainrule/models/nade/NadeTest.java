@@ -1,11 +1,11 @@
 package org.chainrule.models.nade;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.conditionals.Bernoulli;
 import org.chainrule.models.conditionals.Categorical;
 import org.chainrule.models.conditionals.GaussianMixture;
-import org.chainrule.models.conditionals.OutputFamily;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -45,7 +45,9 @@ class NadeTest {
                 NadeSpec.of(new long[]{3}, new Categorical(3), 6).withContext(CONTEXT),
                 NadeSpec.of(new long[]{3}, new Categorical(3), 6).withOrderings(3, 11),
                 NadeSpec.of(new long[]{2}, new GaussianMixture(2), 8).withActivation("relu"),
-                NadeSpec.of(new long[]{4}, new GaussianMixture(2), 8).withOrderings(3, 5).withContext(CONTEXT)
+                NadeSpec.of(new long[]{4}, new GaussianMixture(2), 8).withOrderings(3, 5).withContext(CONTEXT),
+                NadeSpec.of(new long[]{5}, new Bernoulli(), 8).withOrdering("random"),
+                NadeSpec.of(new long[]{3}, new Categorical(3), 6).withOrderings(2, 4).withOrdering("9")
                         .withActivation("relu"));
     }
 
@@ -58,7 +60,7 @@ class NadeTest {
      * uniform, but moderate enough that a mixture's standard deviations stay within a few e-folds of 1.
      */
     static MultiLayerNetwork randomNetwork(NadeSpec spec, long seed) {
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, seed)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, seed)));
         net.init();
         Random r = new Random(seed);
         double scale = spec.levels() > 0 ? 2.0 : 1.0;
@@ -143,7 +145,7 @@ class NadeTest {
         for (int t = 0; t < order.length; t++) {
             rank[order[t]] = t;
         }
-        SDVariable rankVar = spec.orderings() > 1 ? sd.constant(Nd4j.createFromArray(rank)) : null;
+        SDVariable rankVar = sd.constant(Nd4j.createFromArray(rank));
         SDVariable ctx = context == null ? null : sd.constant(context.castTo(DataType.FLOAT));
         INDArray ordered = layer.orderedParams(sd, sd.constant(x.castTo(DataType.FLOAT)), ctx, rankVar, table)[0]
                 .eval();
@@ -456,7 +458,7 @@ class NadeTest {
         assertEquals(spec, back);
         assertEquals(spec.hashCode(), back.hashCode());
         assertEquals(spec.toMap(), back.toMap());
-        assertTrue(ModelSpec.TYPES.contains(spec.type()));
+        assertTrue(org.chainrule.models.ModelFamilies.types().contains(spec.type()));
         assertNotEquals(spec, spec.withOrderings(spec.orderings() + 1, spec.orderSeed()));
     }
 
@@ -519,7 +521,7 @@ class NadeTest {
     void configurationSurvivesJson() {
         NadeSpec spec = NadeSpec.of(new long[]{3, 4}, new GaussianMixture(4), 17).withOrderings(5, 42)
                 .withContext(3).withActivation("relu");
-        MultiLayerConfiguration conf = spec.trainingConfiguration(new ModelSpec.Optimization(1e-3, 1));
+        MultiLayerConfiguration conf = spec.trainingConfiguration(new TrainingRecipe(1e-3, 1));
         MultiLayerConfiguration back = MultiLayerConfiguration.fromJson(conf.toJson());
         assertEquals(conf.toJson(), back.toJson());
         NadeLayer layer = (NadeLayer) back.getConf(0).getLayer();
@@ -533,7 +535,7 @@ class NadeTest {
         assertEquals(3, layer.getContextSize());
         assertEquals(new GaussianMixture(4), layer.family());
         NadeLayer cat = (NadeLayer) MultiLayerConfiguration.fromJson(NadeSpec.of(new long[]{2}, new Categorical(7), 3)
-                .trainingConfiguration(new ModelSpec.Optimization(1e-3, 1)).toJson()).getConf(0).getLayer();
+                .trainingConfiguration(new TrainingRecipe(1e-3, 1)).toJson()).getConf(0).getLayer();
         assertEquals(new Categorical(7), cat.family());
     }
 
@@ -588,7 +590,7 @@ class NadeTest {
      * minibatches of 128, and on held-out data after.
      */
     private static double[] train(NadeSpec spec, INDArray x, INDArray heldOut, INDArray y, int steps) {
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(2e-2, 3)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(2e-2, 3)));
         net.init();
         double before = -spec.densityOf(net).logProb(x, y).meanNumber().doubleValue();
         int size = 128;

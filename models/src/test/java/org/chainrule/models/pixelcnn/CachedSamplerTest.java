@@ -1,9 +1,9 @@
 package org.chainrule.models.pixelcnn;
 
+import org.chainrule.models.OneNativeThread;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Arrays;
@@ -23,28 +23,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The cached sampler against the naive one: the same logits as the graph for every sub-pixel of random images, and
  * the same samples for many seeds, for PixelCNN and Gated PixelCNN, binary, 3- and 4-level, colour and conditional.
  */
+@ExtendWith(OneNativeThread.class)
 class CachedSamplerTest {
-    @BeforeAll
-    static void oneThread() {
-        PixelTesting.oneThread();
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        PixelTesting.restoreThreads();
-    }
-
     /** Images larger than the 7x7 first kernel's reach, so that padding, the blind spot and stacking all show. */
     private static final List<PixelSpec> SPECS = List.of(
-            PixelCnnSpec.of(new long[]{6, 5}, 2, 4, 2),
-            PixelCnnSpec.of(new long[]{4, 5}, 3, 4, 1),
-            PixelCnnSpec.of(new long[]{4, 4, 3}, 2, 6, 2).withOutputFilters(9),
-            PixelCnnSpec.of(new long[]{3, 4, 3}, 4, 3, 1).withContext(3),
-            PixelCnnSpec.of(new long[]{5, 4}, 2, 4, 0).withContext(2),
-            GatedPixelCnnSpec.of(new long[]{6, 5}, 2, 4, 3),
-            GatedPixelCnnSpec.of(new long[]{4, 5}, 3, 4, 1),
-            GatedPixelCnnSpec.of(new long[]{4, 4, 3}, 2, 6, 2).withOutputFilters(9),
-            GatedPixelCnnSpec.of(new long[]{3, 4, 3}, 4, 3, 2).withContext(3));
+            PixelSpec.pixelCnn(new long[]{6, 5}, 2, 4, 2),
+            PixelSpec.pixelCnn(new long[]{4, 5}, 3, 4, 1),
+            PixelSpec.pixelCnn(new long[]{4, 4, 3}, 2, 6, 2).withOutputFilters(9),
+            PixelSpec.pixelCnn(new long[]{3, 4, 3}, 4, 3, 1).withContext(3),
+            PixelSpec.pixelCnn(new long[]{5, 4}, 2, 4, 0).withContext(2),
+            PixelSpec.gated(new long[]{6, 5}, 2, 4, 3),
+            PixelSpec.gated(new long[]{4, 5}, 3, 4, 1),
+            PixelSpec.gated(new long[]{4, 4, 3}, 2, 6, 2).withOutputFilters(9),
+            PixelSpec.gated(new long[]{3, 4, 3}, 4, 3, 2).withContext(3));
 
     private static PixelCnnDensity density(PixelSpec spec, MultiLayerNetwork net) {
         return assertInstanceOf(PixelCnnDensity.class, spec.densityOf(net));
@@ -144,7 +135,7 @@ class CachedSamplerTest {
     /** The cached sampler's own contract: a row depends only on its seed and label, whatever the batch. */
     @Test
     void cachedRowsDependOnlyOnTheirSeedAndLabel() {
-        PixelSpec spec = GatedPixelCnnSpec.of(new long[]{4, 4, 3}, 3, 6, 2).withContext(2);
+        PixelSpec spec = PixelSpec.gated(new long[]{4, 4, 3}, 3, 6, 2).withContext(2);
         PixelCnnDensity density = density(spec, network(spec, 71, 0.5));
         long[] s = seeds(10, 5);
         INDArray c = labels(spec, 10);

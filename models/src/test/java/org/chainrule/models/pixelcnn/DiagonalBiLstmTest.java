@@ -1,78 +1,54 @@
 package org.chainrule.models.pixelcnn;
 
-import org.chainrule.models.DensityModel;
-import org.chainrule.models.ModelSpec;
-import org.chainrule.models.NllOutputLoss;
-import org.chainrule.models.conditionals.Categorical;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
 
-import static org.chainrule.models.pixelcnn.PixelTesting.assertCausal;
-import static org.chainrule.models.pixelcnn.PixelTesting.assertLogitsGiveLikelihood;
-import static org.chainrule.models.pixelcnn.PixelTesting.assertNormalized;
-import static org.chainrule.models.pixelcnn.PixelTesting.assertSamplesFollowDensity;
-import static org.chainrule.models.pixelcnn.PixelTesting.assertSavedNetworkGivesSameDensity;
-import static org.chainrule.models.pixelcnn.PixelTesting.assertSeeded;
-import static org.chainrule.models.pixelcnn.PixelTesting.assertSpecSurvivesItsMap;
-import static org.chainrule.models.pixelcnn.PixelTesting.assertTrainingLowersNll;
+import static org.chainrule.models.pixelcnn.PixelTesting.assertForgetGatesOpen;
 import static org.chainrule.models.pixelcnn.PixelTesting.dependencies;
-import static org.chainrule.models.pixelcnn.PixelTesting.label;
 import static org.chainrule.models.pixelcnn.PixelTesting.network;
-import static org.chainrule.models.pixelcnn.PixelTesting.seeds;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Diagonal BiLSTM: causality and the whole context, exact normalisation, sampler, training, serialisation. */
-class DiagonalBiLstmTest {
-    @BeforeAll
-    static void oneThread() {
-        PixelTesting.oneThread();
+/**
+ * Diagonal BiLSTM: the shared pixel-network properties ({@link PixelNetworkContract}), the whole context seen from a
+ * single layer, why its right stream reads the image, and its gates' initial biases.
+ */
+class DiagonalBiLstmTest extends PixelNetworkContract {
+    DiagonalBiLstmTest() {
+        super(PixelSpec.Network.DIAGONAL_BILSTM, "diagonal-bilstm", "layers", 1);
     }
 
-    @AfterAll
-    static void restoreThreads() {
-        PixelTesting.restoreThreads();
-    }
-
-    static DiagonalBiLstmSpec spec(long[] shape, int levels, int filters, int layers) {
-        return DiagonalBiLstmSpec.of(shape, levels, filters, layers);
-    }
-
-    /**
-     * Gradients of every output sub-pixel's logits (SameDiff's, of random networks at random inputs): exactly zero
-     * for itself and every later input, and non-zero for <em>every</em> earlier one, with a single layer: the left
-     * stream brings the upper-left quadrant, the down-shifted right stream the rows above to the right.
-     */
-    @Test
-    void everyLogitSeesThePastAndAllOfIt() {
-        List<DiagonalBiLstmSpec> specs = List.of(
+    /** Wide and tall images too, where the two streams' diagonals are skewed the most; colour as for the Row LSTM. */
+    @Override
+    List<PixelSpec> causalSpecs() {
+        return List.of(
                 spec(new long[]{5, 5}, 2, 4, 1),
                 spec(new long[]{3, 6}, 2, 4, 2),
                 spec(new long[]{6, 2}, 2, 4, 1),
                 spec(new long[]{4, 4, 3}, 2, 12, 1),
                 spec(new long[]{3, 4, 3}, 4, 12, 1),
                 spec(new long[]{4, 4}, 2, 4, 1).withContext(3));
-        for (DiagonalBiLstmSpec s : specs) {
-            MultiLayerNetwork net = network(s, 41, 0.3);
-            INDArray c = s.contextSize() == 0 ? null : label(s.contextSize(), s.dim(), 1);
-            boolean[][] dep = assertCausal(s, net, c, 5);
-            assertWholeContext(s, dep);
+    }
+
+    /**
+     * Non-zero for <em>every</em> earlier sub-pixel, with a single layer: the left stream brings the upper-left
+     * quadrant, the down-shifted right stream the rows above to the right.
+     */
+    @Override
+    void assertReceptiveField(PixelSpec s, boolean[][] dep) {
+        for (int r = 0; r < s.dim(); r++) {
+            for (int q = 0; q < s.dim(); q++) {
+                assertEquals(q < r, dep[r][q], s + ": does " + r + " depend on " + q + "?");
+            }
         }
+    }
+
+    @Override
+    int depthOf(PixelLayer layer) {
+        return assertInstanceOf(DiagonalBiLstmLayer.class, layer).getLayers();
     }
 
     /**
@@ -81,8 +57,8 @@ class DiagonalBiLstmTest {
      */
     @Test
     void wideImageHasNoBlindPixels() {
-        DiagonalBiLstmSpec wide = spec(new long[]{5, 12}, 2, 4, 1);
-        assertWholeContext(wide, dependencies(wide, network(wide, 42, 0.3), null, 4, 8));
+        PixelSpec wide = spec(new long[]{5, 12}, 2, 4, 1);
+        assertReceptiveField(wide, dependencies(wide, network(wide, 42, 0.3), null, 4, 8));
     }
 
     /**
@@ -94,7 +70,7 @@ class DiagonalBiLstmTest {
     @Test
     void streamAloneMissesTheEndOfTheRowAbove() {
         for (int layers = 1; layers <= 2; layers++) {
-            DiagonalBiLstmSpec s = spec(new long[]{2, 6}, 2, 4, layers);
+            PixelSpec s = spec(new long[]{2, 6}, 2, 4, layers);
             MultiLayerNetwork net = network(s, 43, 0.3);
             for (int l = 1; l <= layers; l++) {
                 net.getLayer(0).getParam("wri" + l).get(NDArrayIndex.all(), NDArrayIndex.all(),
@@ -112,107 +88,9 @@ class DiagonalBiLstmTest {
         }
     }
 
-    private static void assertWholeContext(DiagonalBiLstmSpec s, boolean[][] dep) {
-        for (int r = 0; r < s.dim(); r++) {
-            for (int q = 0; q < s.dim(); q++) {
-                assertEquals(q < r, dep[r][q], s + ": does " + r + " depend on " + q + "?");
-            }
-        }
-    }
-
-    @Test
-    void exactlyNormalized() {
-        DiagonalBiLstmSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
-        assertNormalized(binary, network(binary, 3, 0.5), 1e-4);
-        DiagonalBiLstmSpec levels = spec(new long[]{2, 2}, 3, 4, 2);
-        assertNormalized(levels, network(levels, 5, 0.5), 1e-4);
-        DiagonalBiLstmSpec colour = spec(new long[]{2, 2, 3}, 2, 3, 1);
-        assertNormalized(colour, network(colour, 4, 0.5), 1e-4);
-        DiagonalBiLstmSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(3);
-        assertNormalized(conditional, network(conditional, 6, 0.5), 1e-4);
-    }
-
-    @Test
-    void samplesFollowTheDensity() {
-        DiagonalBiLstmSpec binary = spec(new long[]{2, 2}, 2, 4, 1);
-        assertSamplesFollowDensity(binary, network(binary, 8, 0.5), 6_000);
-        DiagonalBiLstmSpec levels = spec(new long[]{2, 2}, 3, 4, 1);
-        assertSamplesFollowDensity(levels, network(levels, 7, 0.5), 8_000);
-        DiagonalBiLstmSpec colour = spec(new long[]{1, 2, 3}, 2, 3, 1);
-        assertSamplesFollowDensity(colour, network(colour, 9, 0.5), 6_000);
-    }
-
-    @Test
-    void samplerUsesTheTrainedConditionalsAndItsSeeds() {
-        DiagonalBiLstmSpec colour = spec(new long[]{3, 3, 3}, 4, 3, 2);
-        MultiLayerNetwork net = network(colour, 14, 0.3);
-        assertLogitsGiveLikelihood(colour, net);
-        assertSeeded(colour, net);
-        DiagonalBiLstmSpec conditional = spec(new long[]{3, 3}, 2, 4, 1).withContext(2);
-        MultiLayerNetwork cnet = network(conditional, 15, 0.3);
-        assertLogitsGiveLikelihood(conditional, cnet);
-        assertSeeded(conditional, cnet);
-    }
-
-    @Test
-    void trainingLowersNll() {
-        assertTrainingLowersNll(spec(new long[]{4, 4}, 2, 4, 1), 80);
-    }
-
     /** The forget gates of both directions start open (bias 1), the other gates' biases at 0. */
     @Test
     void forgetGatesStartAtOne() {
-        DiagonalBiLstmSpec spec = spec(new long[]{3, 3}, 2, 4, 1);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 1)));
-        net.init();
-        for (String name : List.of("bli1", "bri1")) {
-            double[] b = net.getLayer(0).getParam(name).reshape(-1).toDoubleVector();
-            assertEquals(16, b.length);
-            for (int k = 0; k < 16; k++) {
-                assertEquals(k >= 4 && k < 8 ? 1.0 : 0.0, b[k], name + "[" + k + "]");
-            }
-        }
-    }
-
-    @Test
-    void savedNetworkGivesTheSameDensity(@TempDir Path dir) throws Exception {
-        DiagonalBiLstmSpec spec = new DiagonalBiLstmSpec(new long[]{3, 4, 3}, 3, 3, 2, 6, 2);
-        MultiLayerNetwork net = network(spec, 16, 0.3);
-        assertSavedNetworkGivesSameDensity(spec, net, dir);
-        MultiLayerConfiguration conf = MultiLayerConfiguration.fromJson(net.getLayerWiseConfigurations().toJson());
-        DiagonalBiLstmLayer layer = assertInstanceOf(DiagonalBiLstmLayer.class, conf.getConf(0).getLayer());
-        assertEquals(3, layer.getHeight());
-        assertEquals(4, layer.getWidth());
-        assertEquals(3, layer.getChannels());
-        assertEquals(3, layer.getLevels());
-        assertEquals(3, layer.getFilters());
-        assertEquals(6, layer.getOutputFilters());
-        assertEquals(2, layer.getLayers());
-        assertEquals(2, layer.getContextSize());
-        assertInstanceOf(NllOutputLoss.class, ((LossLayer) conf.getConf(1).getLayer()).getLossFn());
-    }
-
-    @Test
-    void specAndItsMap() {
-        DiagonalBiLstmSpec spec = new DiagonalBiLstmSpec(new long[]{28, 28}, 256, 16, 2, 32, 10);
-        assertSpecSurvivesItsMap(spec);
-        assertSpecSurvivesItsMap(spec(new long[]{4, 4, 3}, 2, 6, 2));
-        Map<String, Object> m = spec.toMap();
-        assertEquals(List.of("type", "eventShape", "levels", "filters", "layers", "outputFilters", "contextSize"),
-                new ArrayList<>(m.keySet()));
-        assertEquals("diagonal-bilstm", m.get("type"));
-        assertEquals(new Categorical(256), spec.family());
-        assertTrue(!spec.equals(new RowLstmSpec(new long[]{28, 28}, 256, 16, 2, 32, 10)));
-    }
-
-    @Test
-    void badUse() {
-        assertThrows(IllegalArgumentException.class, () -> spec(new long[]{4, 4}, 2, 4, 0));
-        assertThrows(IllegalArgumentException.class, () -> spec(new long[]{4, 4, 3}, 2, 4, 1));
-        DiagonalBiLstmSpec conditional = spec(new long[]{2, 2}, 2, 4, 1).withContext(2);
-        DensityModel d = conditional.densityOf(network(conditional, 1, 0.1));
-        INDArray x = PixelTesting.events(conditional, 2, new Random(1));
-        assertThrows(IllegalArgumentException.class, () -> d.logProb(x));
-        assertThrows(IllegalArgumentException.class, () -> d.sample(seeds(2, 0)));
+        assertForgetGatesOpen(spec(new long[]{3, 3}, 2, 4, 1), List.of("bli1", "bri1"));
     }
 }

@@ -1,5 +1,6 @@
 package org.chainrule.models.pixelcnn;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.GraphDensity;
@@ -20,6 +21,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -29,38 +31,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Helpers shared by the PixelCNN and Gated PixelCNN tests: random networks, Jacobians, enumeration, chi-squared. */
+/**
+ * The checks the pixel-network tests share ({@link PixelNetworkContract} runs them for every network): random networks,
+ * Jacobians, enumeration, chi-squared.
+ */
 final class PixelTesting {
     private PixelTesting() {
-    }
-
-    private static int[] savedThreads;
-
-    /**
-     * One native thread while a PixelCNN test class runs (restored afterwards). The tiny convolutions here gain
-     * nothing from threads, and on a busy 2-core machine spinning OpenMP threads made them 5-10 times slower.
-     */
-    static synchronized void oneThread() {
-        savedThreads = new int[]{Nd4j.getEnvironment().maxThreads(), Nd4j.getEnvironment().maxMasterThreads(),
-                Nd4j.factory().blas().getMaxThreads()};
-        Nd4j.getEnvironment().setMaxThreads(1);
-        Nd4j.getEnvironment().setMaxMasterThreads(1);
-        Nd4j.factory().blas().setMaxThreads(1);
-    }
-
-    static synchronized void restoreThreads() {
-        if (savedThreads != null) {
-            Nd4j.getEnvironment().setMaxThreads(savedThreads[0]);
-            Nd4j.getEnvironment().setMaxMasterThreads(savedThreads[1]);
-            Nd4j.factory().blas().setMaxThreads(savedThreads[2]);
-            savedThreads = null;
-        }
     }
 
     /** A freshly initialised training network with every parameter perturbed (biases and labels included). */
     static MultiLayerNetwork network(ModelSpec spec, long seed, double noise) {
         MultiLayerNetwork net = new MultiLayerNetwork(
-                spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, seed)));
+                spec.trainingConfiguration(new TrainingRecipe(1e-2, seed)));
         net.init();
         Random r = new Random(seed);
         INDArray p = net.params();
@@ -442,7 +424,7 @@ final class PixelTesting {
 
     /** A DL4J fit loop on stripes lowers held-out NLL well below that of independent fair coins. */
     static void assertTrainingLowersNll(PixelSpec spec, int steps) {
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(3e-2, 7)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(3e-2, 7)));
         net.init();
         Random r = new Random(11);
         INDArray test = stripes(spec, 200, r);
@@ -491,7 +473,24 @@ final class PixelTesting {
         assertEquals(spec.contextSize(), back.contextSize());
         assertEquals(spec.levels(), back.levels());
         assertEquals(spec.valueType(), back.valueType());
-        assertTrue(ModelSpec.TYPES.contains(spec.type()));
+        assertTrue(org.chainrule.models.ModelFamilies.types().contains(spec.type()));
+    }
+
+    /**
+     * The forget gates of a PixelRNN start open: in each named 4h bias (gates o, f, i, g of h = filters each, see
+     * {@link PixelLstm#openForgetGates}) the f part is 1 and the rest 0.
+     */
+    static void assertForgetGatesOpen(PixelSpec spec, List<String> biases) {
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 1)));
+        net.init();
+        int h = spec.filters();
+        for (String name : biases) {
+            double[] b = net.getLayer(0).getParam(name).reshape(-1).toDoubleVector();
+            assertEquals(4 * h, b.length);
+            for (int k = 0; k < 4 * h; k++) {
+                assertEquals(k >= h && k < 2 * h ? 1.0 : 0.0, b[k], name + "[" + k + "]");
+            }
+        }
     }
 
     /** Seeds 0..n-1 offset by {@code base}. */

@@ -1,9 +1,9 @@
 package org.chainrule.models.pixelpp;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
-import org.chainrule.models.Seeds;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -284,7 +284,7 @@ class PixelCnnPpTest {
             }
         }
         INDArray data = Nd4j.create(x);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(3e-2, 1)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(3e-2, 1)));
         net.init();
         double before = -spec.densityOf(net).logProb(data).meanNumber().doubleValue();
         DataSet batch = new DataSet(spec.trainingFeatures(data, 0), spec.trainingLabels(data));
@@ -330,7 +330,7 @@ class PixelCnnPpTest {
         ModelSpec back = ModelSpec.fromConfig(ConfigFactory.parseMap(spec.toMap()));
         assertEquals(spec, back);
         assertEquals("pixelcnn++", back.type());
-        assertTrue(ModelSpec.TYPES.contains("pixelcnn++"));
+        assertTrue(org.chainrule.models.ModelFamilies.types().contains("pixelcnn++"));
         assertEquals(10 * 3, spec.mixture().paramsPerPixel());
         assertEquals("uint8", spec.valueType());
         assertEquals("binary", spec.withLevels(2).valueType());

@@ -1,15 +1,16 @@
 package org.chainrule.models.sequence;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigRenderOptions;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
+import org.chainrule.models.OneNativeThread;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -33,35 +34,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@ExtendWith(OneNativeThread.class)
 class CharRnnTest {
     private static final int V = 3;
     private static final int T = 4;
-    private static int threads;
-    private static int masterThreads;
-    private static int blasThreads;
-
-    /**
-     * One native thread for these tiny networks: on a machine shared with other JVMs, two OpenMP/BLAS threads per
-     * small op made LSTM steps about ten times slower (threads waiting on each other), one thread does not.
-     */
-    @BeforeAll
-    static void singleThreaded() {
-        threads = Nd4j.getEnvironment().maxThreads();
-        masterThreads = Nd4j.getEnvironment().maxMasterThreads();
-        blasThreads = Nd4j.factory().blas().getMaxThreads();
-        setThreads(1, 1, 1);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        setThreads(threads, masterThreads, blasThreads);
-    }
-
-    private static void setThreads(int max, int master, int blas) {
-        Nd4j.getEnvironment().setMaxThreads(max);
-        Nd4j.getEnvironment().setMaxMasterThreads(master);
-        Nd4j.factory().blas().setMaxThreads(blas);
-    }
 
     static Stream<CharRnnSpec> specs() {
         return Stream.of(CharRnnSpec.lstm(T, V, 8), CharRnnSpec.rnn(T, V, 8), CharRnnSpec.lstm(T, V, 8, 6));
@@ -277,12 +253,12 @@ class CharRnnTest {
             assertEquals(spec.hashCode(), back.hashCode());
             assertEquals(spec.levels(), back.levels());
             assertEquals("uint8", back.valueType());
-            assertTrue(ModelSpec.TYPES.contains(spec.type()));
+            assertTrue(org.chainrule.models.ModelFamilies.types().contains(spec.type()));
         }
         assertNotEquals(CharRnnSpec.lstm(4, 3, 8), CharRnnSpec.rnn(4, 3, 8));
         assertNotEquals(CharRnnSpec.lstm(4, 3, 8), CharRnnSpec.lstm(4, 3, 8, 8));
         assertNotEquals(CharRnnSpec.lstm(4, 3, 8), CharRnnSpec.lstm(4, 3, 8).withGradientClip(1));
-        MultiLayerConfiguration conf = CharRnnSpec.lstm(4, 3, 8).trainingConfiguration(new ModelSpec.Optimization(1e-3, 1));
+        MultiLayerConfiguration conf = CharRnnSpec.lstm(4, 3, 8).trainingConfiguration(new TrainingRecipe(1e-3, 1));
         assertEquals(conf.toJson(), MultiLayerConfiguration.fromJson(conf.toJson()).toJson());
     }
 
@@ -334,7 +310,7 @@ class CharRnnTest {
         int[] text = noisyPeriodicText(20_000, spec.vocabularySize(), 0.1, 3);
         Random r = new Random(5);
         INDArray heldOut = windows(text, 256, length, r);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 3)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 3)));
         net.init();
         double before = -spec.densityOf(net).logProb(heldOut).meanNumber().doubleValue() / length;
         for (int step = 0; step < 120; step++) {

@@ -1,8 +1,8 @@
 package org.chainrule.models.vae;
 
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.LogMath;
-import org.chainrule.models.ModelSpec;
 import org.chainrule.models.ModelTesting;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,7 +15,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.Random;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -67,7 +66,7 @@ class VaeDensityTest {
 
     /** A plain DL4J fit loop over minibatches, fresh noise per step (variant = step). */
     static Trained train(VaeSpec spec, long seed) {
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(2e-2, seed)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(2e-2, seed)));
         net.init();
         spec.initializeFromData(net, DATA);
         double before = ((VaeDensity) spec.densityOf(net)).elbo(HELD_OUT).meanNumber().doubleValue();

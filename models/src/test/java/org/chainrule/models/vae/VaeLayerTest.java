@@ -1,5 +1,6 @@
 package org.chainrule.models.vae;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
@@ -122,7 +123,7 @@ class VaeLayerTest {
     @Test
     void everyParameterGetsAFiniteGradientAndMovesInAFitStep() {
         VaeSpec spec = VaeSpec.of(new long[]{6}, new int[]{5}, new int[]{4}, 2, 2, 1);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 3)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 3)));
         net.init();
         INDArray x = randomBinary(32, 6, 5);
         spec.initializeFromData(net, x);
@@ -152,7 +153,7 @@ class VaeLayerTest {
     @Test
     void decoderInitialisationFromDataSetsTheMarginals() {
         VaeSpec spec = VaeSpec.of(new long[]{3}, new int[]{4}, new int[]{4}, 2, 0, 1);
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new ModelSpec.Optimization(1e-2, 3)));
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 3)));
         net.init();
         INDArray x = Nd4j.create(new float[]{1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 0}, new long[]{4, 3});
         spec.initializeFromData(net, x);
@@ -168,7 +169,7 @@ class VaeLayerTest {
         ModelSpec back = ModelSpec.fromConfig(ConfigFactory.parseMap(spec.toMap()));
         assertEquals(spec, back);
         assertEquals("vae", back.type());
-        assertTrue(ModelSpec.TYPES.contains("vae"));
+        assertTrue(org.chainrule.models.ModelFamilies.types().contains("vae"));
         VaeSpec bare = VaeSpec.of(new long[]{4}, new int[0], new int[0], 1, 0, 1);
         assertEquals(bare, ModelSpec.fromConfig(ConfigFactory.parseMap(bare.toMap())));
         MultiLayerNetwork net = ModelTesting.randomNetwork(spec, 6);

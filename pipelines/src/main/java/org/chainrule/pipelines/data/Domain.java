@@ -1,6 +1,7 @@
 package org.chainrule.pipelines.data;
 
 import com.typesafe.config.Config;
+import org.chainrule.models.DataInfo;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.Standardized;
@@ -26,9 +27,11 @@ import java.util.Objects;
  * @param mean       real data: per-column training mean (null otherwise)
  * @param std        real data: per-column training standard deviation (1 for a constant column; null otherwise)
  * @param vocabulary text data: the characters, index i standing for value i (null otherwise)
+ * @param binarization integer data (not text): how raw values 0..max-value became the stored ones; null for real data,
+ *                     text, and datasets or models written before it was recorded (their values are taken as stored)
  */
-public record Domain(String valueType, int levels, int classes, double[] mean, double[] std, String vocabulary)
-        implements Serializable {
+public record Domain(String valueType, int levels, int classes, double[] mean, double[] std, String vocabulary,
+                     Binarization binarization) implements Serializable {
     public static final List<String> VALUE_TYPES = List.of("binary", "uint8", "real");
 
     public Domain {
@@ -40,9 +43,24 @@ public record Domain(String valueType, int levels, int classes, double[] mean, d
         }
     }
 
+    /** A domain without a recorded binarization rule. */
+    public Domain(String valueType, int levels, int classes, double[] mean, double[] std, String vocabulary) {
+        this(valueType, levels, classes, mean, std, vocabulary, null);
+    }
+
+    /** The same domain with the given binarization rule. */
+    public Domain withBinarization(Binarization rule) {
+        return new Domain(valueType, levels, classes, mean, std, vocabulary, rule);
+    }
+
     /** The domain a spec implies by itself: its value type and levels, no labels, standardization or vocabulary. */
     public static Domain of(ModelSpec spec) {
         return new Domain(spec.valueType(), spec.levels(), 0, null, null, null);
+    }
+
+    /** What a model family needs to know of data of this domain with events of {@code eventShape}. */
+    public DataInfo dataInfo(long[] eventShape) {
+        return new DataInfo(eventShape, valueType, levels, classes, vocabulary != null);
     }
 
     /** Bytes one value takes in a shard's {@code x} column: 4 (float32, little-endian) for real data, else 1. */
@@ -97,6 +115,10 @@ public record Domain(String valueType, int levels, int classes, double[] mean, d
         if (vocabulary != null) {
             m.put("vocabulary", vocabulary);
         }
+        if (binarization != null) {
+            m.put("binarize", binarization.mode());
+            m.put("maxValue", binarization.maxValue());
+        }
         return m;
     }
 
@@ -109,14 +131,17 @@ public record Domain(String valueType, int levels, int classes, double[] mean, d
                 : null;
         double[] std = c.hasPath("std") ? c.getDoubleList("std").stream().mapToDouble(Double::doubleValue).toArray()
                 : null;
-        return new Domain(type, levels, classes, mean, std, c.hasPath("vocabulary") ? c.getString("vocabulary") : null);
+        Binarization rule = c.hasPath("binarize") && c.hasPath("maxValue")
+                ? new Binarization(c.getString("binarize"), c.getDouble("maxValue")) : null;
+        return new Domain(type, levels, classes, mean, std, c.hasPath("vocabulary") ? c.getString("vocabulary") : null,
+                rule);
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof Domain d && valueType.equals(d.valueType) && levels == d.levels && classes == d.classes
                 && Arrays.equals(mean, d.mean) && Arrays.equals(std, d.std)
-                && Objects.equals(vocabulary, d.vocabulary);
+                && Objects.equals(vocabulary, d.vocabulary) && Objects.equals(binarization, d.binarization);
     }
 
     @Override

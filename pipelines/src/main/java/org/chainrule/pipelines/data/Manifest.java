@@ -92,6 +92,13 @@ public record Manifest(long[] shape, Domain domain, Map<String, Split> splits, M
         Config details = c.getConfig("details");
         int fallbackLevels = c.getString("valueType").equals("binary") ? 2
                 : details.hasPath("maxValue") ? (int) details.getDouble("maxValue") + 1 : 256;
-        return new Manifest(shape, Domain.fromConfig(c, fallbackLevels), splits, rejected, details.root().unwrapped());
+        Domain domain = Domain.fromConfig(c, fallbackLevels);
+        if (domain.binarization() == null && !domain.isReal() && domain.vocabulary() == null
+                && details.hasPath("binarize") && details.hasPath("maxValue")) {
+            // written before the rule was part of the domain: it is in the details
+            domain = domain.withBinarization(new Binarization(details.getString("binarize"),
+                    details.getDouble("maxValue")));
+        }
+        return new Manifest(shape, domain, splits, rejected, details.root().unwrapped());
     }
 }

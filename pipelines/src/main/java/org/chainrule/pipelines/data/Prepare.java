@@ -16,6 +16,7 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.chainrule.pipelines.io.HadoopConf;
 import org.chainrule.pipelines.io.Outputs;
+import org.chainrule.pipelines.spark.JobLabels;
 import scala.Tuple2;
 
 import java.io.IOException;
@@ -46,49 +47,173 @@ public final class Prepare {
     /**
      * Settings of a prepare run.
      *
-     * @param format         {@code idx}, {@code csv} or {@code parquet}
-     * @param train          training source files, directories or globs
-     * @param trainLabels    idx label files matching {@code train} (empty for other formats)
-     * @param test           test source files
-     * @param testLabels     idx label files matching {@code test}
-     * @param output         dataset directory to create
-     * @param shape          event shape
-     * @param validationRows records taken from the end of train for validation
-     * @param limit          keep only the first {@code limit} records of each source split (0 = all)
-     * @param encoding       validation and binarization
-     * @param readers        CSV options
-     * @param shards         Parquet files per split (at most)
-     * @param quarantine     true: write bad rows to {@code rejects/} and count them; false: fail on the first ones
-     * @param overwrite      replace an existing output
-     * @param holdout        {@code tail}: validation (and test, when taken from train) are the last records of train
-     *                       in file order; {@code shuffled}: a seeded random subset of the same size (for files sorted
-     *                       by class, e.g. the sklearn CSVs)
-     * @param testRows       records of train held out as the test split when no test files are given
-     * @param holdoutSeed    seed of the shuffled holdout
+     * @param sources    what to read
+     * @param encoding   validation and binarization
+     * @param shape      event shape
+     * @param holdout    how the validation and test splits are chosen
+     * @param output     dataset directory to create
+     * @param shards     Parquet files per split (at most)
+     * @param quarantine true: write bad rows to {@code rejects/} and count them; false: fail on the first ones
+     * @param overwrite  replace an existing output
      */
-    public record Settings(String format, List<String> train, List<String> trainLabels, List<String> test,
-                           List<String> testLabels, String output, long[] shape, long validationRows, long limit,
-                           Encoding encoding, Readers.Options readers, int shards, boolean quarantine,
-                           boolean overwrite, String holdout, long testRows, long holdoutSeed) {
-        public static final List<String> HOLDOUTS = List.of("tail", "shuffled");
-
+    public record Settings(Sources sources, Encoding encoding, long[] shape, Holdout holdout, String output,
+                           int shards, boolean quarantine, boolean overwrite) {
         public Settings {
-            if (!HOLDOUTS.contains(holdout)) {
-                throw new IllegalArgumentException("holdout must be one of " + HOLDOUTS + ", got " + holdout);
-            }
-            if (test.isEmpty() != (testRows > 0)) {
-                throw new IllegalArgumentException(test.isEmpty()
+            if (sources.test().isEmpty() != (holdout.testRows() > 0)) {
+                throw new IllegalArgumentException(sources.test().isEmpty()
                         ? "no test files: set test-rows to hold out that many training records as the test split"
-                        : "test-rows = " + testRows + " but test files are given; use one or the other");
+                        : "test-rows = " + holdout.testRows() + " but test files are given; use one or the other");
             }
+            shape = shape.clone();
         }
 
-        /** Validation from the tail of train, test from its own files. */
-        public Settings(String format, List<String> train, List<String> trainLabels, List<String> test,
-                        List<String> testLabels, String output, long[] shape, long validationRows, long limit,
-                        Encoding encoding, Readers.Options readers, int shards, boolean quarantine, boolean overwrite) {
-            this(format, train, trainLabels, test, testLabels, output, shape, validationRows, limit, encoding, readers,
-                    shards, quarantine, overwrite, "tail", 0, 0);
+        @Override
+        public long[] shape() {
+            return shape.clone();
+        }
+
+        /** A builder for the settings of reading {@code train} files of a format (more with its setters). */
+        public static Builder builder(String format, List<String> train) {
+            return new Builder(format, train);
+        }
+
+        /** A builder that starts from these settings. */
+        public Builder toBuilder() {
+            Builder b = new Builder(sources.format(), sources.train());
+            b.trainLabels = sources.trainLabels();
+            b.test = sources.test();
+            b.testLabels = sources.testLabels();
+            b.readers = sources.readers();
+            b.limit = sources.limit();
+            b.encoding = encoding;
+            b.shape = shape;
+            b.holdout = holdout;
+            b.output = output;
+            b.shards = shards;
+            b.quarantine = quarantine;
+            b.overwrite = overwrite;
+            return b;
+        }
+
+        /** Builds {@link Settings}; anything not set keeps the value noted at its setter. */
+        public static final class Builder {
+            private final String format;
+            private final List<String> train;
+            private List<String> trainLabels = List.of();
+            private List<String> test = List.of();
+            private List<String> testLabels = List.of();
+            private Readers.Options readers = new Readers.Options(',', false, -1);
+            private long limit;
+            private Encoding encoding;
+            private long[] shape;
+            private Holdout holdout = Holdout.tail(0);
+            private String output;
+            private int shards = 2;
+            private boolean quarantine;
+            private boolean overwrite;
+
+            private Builder(String format, List<String> train) {
+                this.format = format;
+                this.train = train;
+            }
+
+            /** idx label files matching the training files (default none). */
+            public Builder trainLabels(List<String> v) {
+                trainLabels = v;
+                return this;
+            }
+
+            /** Test source files (default none: then the holdout names test rows). */
+            public Builder test(List<String> v) {
+                test = v;
+                return this;
+            }
+
+            /** idx label files matching the test files (default none). */
+            public Builder testLabels(List<String> v) {
+                testLabels = v;
+                return this;
+            }
+
+            /** CSV / text reading options (default: comma, no header, no label column). */
+            public Builder readers(Readers.Options v) {
+                readers = v;
+                return this;
+            }
+
+            /** Records kept from each source split (default 0 = all). */
+            public Builder limit(long v) {
+                limit = v;
+                return this;
+            }
+
+            /** Required. */
+            public Builder encoding(Encoding v) {
+                encoding = v;
+                return this;
+            }
+
+            /** Required. */
+            public Builder shape(long... v) {
+                shape = v.clone();
+                return this;
+            }
+
+            /** Default: no validation rows, test from its own files. */
+            public Builder holdout(Holdout v) {
+                holdout = v;
+                return this;
+            }
+
+            /** Required. */
+            public Builder output(String v) {
+                output = v;
+                return this;
+            }
+
+            /** Default 2. */
+            public Builder shards(int v) {
+                shards = v;
+                return this;
+            }
+
+            /** Default false (fail on bad records). */
+            public Builder quarantine(boolean v) {
+                quarantine = v;
+                return this;
+            }
+
+            /** Default false. */
+            public Builder overwrite(boolean v) {
+                overwrite = v;
+                return this;
+            }
+
+            public Settings build() {
+                return new Settings(new Sources(format, train, trainLabels, test, testLabels, readers, limit),
+                        java.util.Objects.requireNonNull(encoding, "encoding"),
+                        java.util.Objects.requireNonNull(shape, "shape"), holdout,
+                        java.util.Objects.requireNonNull(output, "output"), shards, quarantine, overwrite);
+            }
+        }
+    }
+
+    /**
+     * The source files of a prepare run.
+     *
+     * @param format      {@code idx}, {@code csv}, {@code parquet} or {@code text}
+     * @param train       training source files, directories or globs
+     * @param trainLabels idx label files matching {@code train} (empty for other formats)
+     * @param test        test source files (may be empty when the holdout takes test rows from train)
+     * @param testLabels  idx label files matching {@code test}
+     * @param readers     CSV and text options
+     * @param limit       keep only the first {@code limit} records of each source split (0 = all)
+     */
+    public record Sources(String format, List<String> train, List<String> trainLabels, List<String> test,
+                          List<String> testLabels, Readers.Options readers, long limit) {
+        /** The same sources read with other options (the text vocabulary found by a scan). */
+        public Sources withReaders(Readers.Options r) {
+            return new Sources(format, train, trainLabels, test, testLabels, r, limit);
         }
     }
 
@@ -96,20 +221,21 @@ public final class Prepare {
     public static Manifest run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         Outputs.checkTarget(s.output(), s.overwrite(), hconf);
+        Sources src = s.sources();
         List<SourceFile> files = new ArrayList<>();
-        files.addAll(expand("train", s.train(), s.trainLabels(), s.format(), hconf));
-        files.addAll(expand("test", s.test(), s.testLabels(), s.format(), hconf));
+        files.addAll(expand("train", src.train(), src.trainLabels(), src.format(), hconf));
+        files.addAll(expand("test", src.test(), src.testLabels(), src.format(), hconf));
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         HadoopConf conf = new HadoopConf(hconf);
-        String format = s.format();
+        String format = src.format();
         Encoding enc = s.encoding();
         Map<String, Object> textFacts = new LinkedHashMap<>();
-        Readers.Options opt = format.equals("text") ? TextScan.options(jsc, files, s.readers(), conf, textFacts)
-                : s.readers();
-        Settings settings = opt == s.readers() ? s : new Settings(s.format(), s.train(), s.trainLabels(), s.test(),
-                s.testLabels(), s.output(), s.shape(), s.validationRows(), s.limit(), s.encoding(), opt, s.shards(),
-                s.quarantine(), s.overwrite(), s.holdout(), s.testRows(), s.holdoutSeed());
+        JobLabels.describe(spark, "prepare: read sources");
+        Readers.Options opt = format.equals("text") ? TextScan.options(jsc, files, src.readers(), conf, textFacts)
+                : src.readers();
+        Settings settings = opt == src.readers() ? s : new Settings(src.withReaders(opt), s.encoding(), s.shape(),
+                s.holdout(), s.output(), s.shards(), s.quarantine(), s.overwrite());
         JavaRDD<SourceRecord> records = jsc.parallelize(files, files.size()).flatMap(f -> {
             List<SourceRecord> out = new ArrayList<>();
             Readers.read(format, f, enc, opt, conf.get(), out::add);
@@ -131,8 +257,10 @@ public final class Prepare {
         Map<String, Long> perFile = new HashMap<>();
         records.mapToPair(r -> new Tuple2<>(r.split() + "/" + r.fileIndex(), 1L)).countByKey()
                 .forEach((k, v) -> perFile.put(k, v));
-        Ordinals ord = Ordinals.of(files, perFile, s.limit(), s.validationRows(), s.testRows(),
-                s.holdout().equals("shuffled"), s.holdoutSeed());
+        Holdout h = s.holdout();
+        JobLabels.describe(spark, "prepare: check records");
+        Ordinals ord = Ordinals.of(files, perFile, s.sources().limit(), h.validationRows(), h.testRows(),
+                h.mode().equals("shuffled"), h.seed());
         JavaRDD<Placed> placed = records.map(r -> ord.place(r)).filter(p -> p.split() != null);
 
         JavaRDD<Placed> bad = placed.filter(p -> !p.record().ok());
@@ -152,6 +280,7 @@ public final class Prepare {
                 msg.append("\nFix the input, or set prepare.on-bad-row = quarantine to set them aside and count them.");
                 throw new IllegalArgumentException(msg.toString());
             }
+            JobLabels.describe(spark, "prepare: quarantine bad records");
             bad.mapToPair(p -> new Tuple2<>(p.split(), 1L)).countByKey().forEach((k, v) -> rejected.put(k, v));
             JavaRDD<Row> rows = bad.map(p -> RowFactory.create(p.split(), p.record().file(), p.record().row() + 1,
                     p.record().column() < 0 ? null : p.record().column() + 1, p.record().error()));
@@ -161,31 +290,33 @@ public final class Prepare {
         Map<String, Manifest.Split> splits = new LinkedHashMap<>();
         for (String split : List.of("train", "valid", "test")) {
             JavaRDD<Placed> good = placed.filter(p -> p.record().ok() && p.split().equals(split));
+            JobLabels.describe(spark, "prepare: write %s shards", split);
             splits.put(split, writeSplit(spark, good, staging + "/" + split, s.shards()));
         }
         Map<String, Object> details = new LinkedHashMap<>();
-        details.put("format", s.format());
-        details.put("train", s.train());
-        details.put("test", s.test());
+        details.put("format", s.sources().format());
+        details.put("train", s.sources().train());
+        details.put("test", s.sources().test());
         details.put("binarize", enc.binarize());
         details.put("binarizeSeed", enc.seed());
         details.put("maxValue", enc.maxValue());
-        details.put("validationRows", s.validationRows());
-        details.put("testRows", s.testRows());
-        details.put("holdout", s.holdout());
-        details.put("holdoutSeed", s.holdoutSeed());
-        details.put("limit", s.limit());
+        details.put("validationRows", h.validationRows());
+        details.put("testRows", h.testRows());
+        details.put("holdout", h.mode());
+        details.put("holdoutSeed", h.seed());
+        details.put("limit", s.sources().limit());
         details.putAll(textFacts);
         details.put("created", Instant.now().toString());
+        JobLabels.describe(spark, "prepare: classes and standardization");
         JavaRDD<SourceRecord> trainRows = placed.filter(p -> p.record().ok() && p.split().equals("train"))
                 .map(Placed::record);
         int classes = trainRows.map(SourceRecord::label).fold(-1, Math::max) + 1;
         double[][] standardization = enc.real() ? Standardization.of(trainRows, enc.width(), details) : null;
-        String vocabulary = s.format().equals("text") ? s.readers().vocabulary() : null;
+        String vocabulary = s.sources().format().equals("text") ? s.sources().readers().vocabulary() : null;
         Domain domain = new Domain(vocabulary != null ? "uint8" : enc.valueType(),
                 vocabulary != null ? vocabulary.length() : enc.levels(), classes,
                 standardization == null ? null : standardization[0], standardization == null ? null : standardization[1],
-                vocabulary);
+                vocabulary, enc.real() || vocabulary != null ? null : new Binarization(enc.binarize(), enc.maxValue()));
         Manifest manifest = new Manifest(s.shape(), domain, splits, rejected, details);
         Outputs.writeText(staging + "/" + Manifest.FILE, manifest.toJson(), hconf);
         return manifest;

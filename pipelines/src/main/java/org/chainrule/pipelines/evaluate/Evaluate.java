@@ -14,11 +14,13 @@ import org.apache.spark.sql.types.StructType;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.Units;
 import org.chainrule.pipelines.Progress;
+import org.chainrule.pipelines.data.Domain;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Shards;
 import org.chainrule.pipelines.io.Json;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.SavedModel;
+import org.chainrule.pipelines.spark.JobLabels;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -72,6 +74,22 @@ public final class Evaluate {
         }
     }
 
+    /**
+     * Puts into a summary what its numbers are: {@code likelihood} (exact, or the model's caveat: a bound or an
+     * estimate), {@code units}, and for real data the mean log-likelihood. Returns the caveat (null when exact).
+     */
+    public static String putUnits(Map<String, Object> summary, ModelSpec spec, Domain domain, double meanNll) {
+        String caveat = spec.likelihoodCaveat();
+        summary.put("likelihood", caveat == null ? "exact" : caveat);
+        summary.put("units", (caveat == null ? domain.unitsDescription()
+                : domain.unitsDescription().replace("exact ", "") + " (not exact: see likelihood)")
+                + "; bits/dim = nats / (dims * ln 2)");
+        if (domain.isReal()) {
+            summary.put("meanLogLikelihoodNats", -meanNll);
+        }
+        return caveat;
+    }
+
     /** Runs the evaluation; returns the summary written. */
     public static Map<String, Object> run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
@@ -102,6 +120,7 @@ public final class Evaluate {
         long expected = manifest.split(s.split(), s.data()).rows();
         long start = System.nanoTime();
         Progress.say("evaluate", "scoring " + expected + " rows of " + s.data() + "/" + s.split() + " with " + s.model());
+        JobLabels.describe(spark, "evaluate %s: score", s.split());
         JavaRDD<Row> rows = Scorer.score(Shards.read(spark, s.data(), s.split(), manifest), payload, dims,
                 s.batchSize()).map(r -> RowFactory.create(r.rowId(), r.logProbNats(),
                 Units.bitsPerDim(-r.logProbNats(), dims)));
@@ -110,6 +129,7 @@ public final class Evaluate {
                 .parquet(staging + "/scores.parquet");
         double seconds = (System.nanoTime() - start) / 1e9;
 
+        JobLabels.describe(spark, "evaluate %s: summary", s.split());
         Dataset<Row> back = spark.read().parquet(staging + "/scores.parquet");
         Row agg = back.agg(functions.count("*"), functions.mean(functions.negate(functions.col("log_prob_nats"))),
                 functions.stddev_samp("log_prob_nats"), functions.sum(functions.when(
@@ -132,14 +152,7 @@ public final class Evaluate {
         summary.put("bitsPerDim", Units.bitsPerDim(meanNll, dims));
         summary.put("dims", dims);
         summary.put("nonFiniteRows", agg.get(3) == null ? 0L : ((Number) agg.get(3)).longValue());
-        String caveat = model.spec().likelihoodCaveat();
-        summary.put("likelihood", caveat == null ? "exact" : caveat);
-        summary.put("units", (caveat == null ? model.domain().unitsDescription()
-                : model.domain().unitsDescription().replace("exact ", "") + " (not exact: see likelihood)")
-                + "; bits/dim = nats / (dims * ln 2)");
-        if (model.domain().isReal()) {
-            summary.put("meanLogLikelihoodNats", -meanNll);
-        }
+        String caveat = putUnits(summary, model.spec(), model.domain(), meanNll);
         summary.put("seconds", seconds);
         summary.put("rowsPerSecond", count / seconds);
         Outputs.writeText(staging + "/summary.json", Json.render(summary),

@@ -5,6 +5,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.chainrule.models.DensityModel;
 import org.chainrule.pipelines.data.Example;
 import org.chainrule.pipelines.io.SavedModel;
+import org.chainrule.pipelines.score.InBatches;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -16,7 +17,8 @@ import java.util.List;
 
 /**
  * Distributed exact log-likelihood: the model travels once per executor as a broadcast, each partition rebuilds it once
- * and scores its rows in large batches, decoded into one buffer the partition reuses.
+ * and scores its rows in large batches ({@link InBatches}, shared with the score pipeline), decoded into one buffer the
+ * partition reuses.
  */
 public final class Scorer {
     private Scorer() {
@@ -39,40 +41,15 @@ public final class Scorer {
         }
         DensityModel model = payload.density();
         INDArray buffer = Nd4j.create(DataType.FLOAT, batchSize, dims); // reused by every batch of the partition
-        return new Iterator<>() {
-            private final List<Scored> ready = new ArrayList<>();
-            private int next;
-
-            @Override
-            public boolean hasNext() {
-                if (next < ready.size()) {
-                    return true;
-                }
-                ready.clear();
-                next = 0;
-                List<Example> batch = new ArrayList<>(batchSize);
-                while (rows.hasNext() && batch.size() < batchSize) {
-                    batch.add(rows.next());
-                }
-                if (batch.isEmpty()) {
-                    return false;
-                }
-                double[] lp = model.logProb(payload.values(batch, dims, buffer), payload.context(batch))
-                        .toDoubleVector();
-                for (int i = 0; i < lp.length; i++) {
-                    ready.add(new Scored(batch.get(i).rowId(), lp[i]));
-                }
-                return true;
+        return InBatches.map(rows, batchSize, batch -> {
+            double[] lp = model.logProb(payload.values(batch, dims, buffer), payload.context(batch))
+                    .toDoubleVector();
+            List<Scored> out = new ArrayList<>(lp.length);
+            for (int i = 0; i < lp.length; i++) {
+                out.add(new Scored(batch.get(i).rowId(), lp[i]));
             }
-
-            @Override
-            public Scored next() {
-                if (!hasNext()) {
-                    throw new java.util.NoSuchElementException();
-                }
-                return ready.get(next++);
-            }
-        };
+            return out;
+        }, () -> { });
     }
 
     /** Mean negative log-likelihood (nats) of a dataset, and its standard error. */

@@ -18,6 +18,7 @@ import org.chainrule.pipelines.io.Json;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.Pictures;
 import org.chainrule.pipelines.io.SavedModel;
+import org.chainrule.pipelines.spark.JobLabels;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayList;
@@ -80,6 +81,7 @@ public final class Interpolate {
                     + " in; interpolation needs a flow (maf, iaf, realnvp, glow, planar, radial)");
         }
         int need = Math.max(s.first(), s.second()) + 1;
+        JobLabels.describe(spark, "interpolate: read rows %d and %d", s.first(), s.second());
         List<Example> rows = Shards.read(spark, s.data(), s.split(), manifest).takeOrdered(need, Example.BY_ROW_ID);
         if (rows.size() < need) {
             throw new IllegalArgumentException("the " + s.split() + " split of " + s.data() + " has " + rows.size()
@@ -103,6 +105,7 @@ public final class Interpolate {
                 }
                 out.add(RowFactory.create(i, i / (double) (s.steps() - 1), boxed));
             }
+            JobLabels.describe(spark, "interpolate: write the strip");
             spark.createDataFrame(out, SCHEMA).coalesce(1).write().parquet(staging + "/interpolation.parquet");
             float[][] scaled = new float[images.length][];
             for (int i = 0; i < images.length; i++) {

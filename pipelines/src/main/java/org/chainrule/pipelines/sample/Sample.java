@@ -23,6 +23,7 @@ import org.chainrule.pipelines.io.Json;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.Pictures;
 import org.chainrule.pipelines.io.SavedModel;
+import org.chainrule.pipelines.spark.JobLabels;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -103,6 +104,7 @@ public final class Sample {
             }
         }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        JobLabels.describe(spark, "sample: read the images to complete");
         Partial partial = s.completion() == null ? null : Partial.read(spark, s.completion(), model);
         long count = partial == null ? s.count() : (long) partial.rows().length * s.completion().perImage();
         List<long[]> blocks = new ArrayList<>();
@@ -182,9 +184,11 @@ public final class Sample {
             }
             return out.iterator();
         });
+        JobLabels.describe(spark, "sample: draw %d samples", count);
         spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/samples.parquet");
         double seconds = (System.nanoTime() - t0) / 1e9;
         long[] shape = spec.eventShape();
+        JobLabels.describe(spark, "sample: pictures and text");
         boolean image = s.maxPicture() > 0 && !model.domain().isReal()
                 && (shape.length == 2 || (shape.length == 3 && (shape[2] == 1 || shape[2] == 3)));
         if (image && partial != null) {

@@ -1,5 +1,6 @@
 package org.chainrule.pipelines.train;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
@@ -25,6 +26,8 @@ import org.chainrule.pipelines.io.Json;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.Pictures;
 import org.chainrule.pipelines.io.SavedModel;
+import org.chainrule.pipelines.spark.JobLabels;
+import org.chainrule.pipelines.spark.TrainMetrics;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 import java.util.ArrayList;
@@ -62,33 +65,78 @@ public final class Train {
     /**
      * Settings of a training run.
      *
-     * @param data               prepared dataset directory
-     * @param output             run directory (checkpoint/, model/, metrics.parquet, loss-curve.png)
-     * @param spec               the model
-     * @param epochs             maximum epochs
-     * @param batchSize          minibatch size per worker
-     * @param learningRate       Adam step size
-     * @param workers            parallel workers (0 = Spark's default parallelism)
-     * @param averagingFrequency minibatches each worker fits between parameter averages
-     * @param roundsPerCall      averaging rounds per progress line (0 = about ten lines per epoch)
-     * @param patience           epochs without validation improvement before stopping (0 = never stop early)
-     * @param seed               root seed: initialisation, shuffling, mask schedule, averaging splits
-     * @param resume             continue from {@code output/checkpoint}
-     * @param overwrite          replace an existing run directory (when not resuming)
-     * @param trainEvalRows      rows of the training split scored for the train NLL after each epoch
-     * @param validEvalRows      rows of the validation split scored for the valid NLL (early stopping and the best
-     *                           model) after each epoch, a fixed seeded subset of about that many; 0 = all of them.
-     *                           For models whose exact likelihood is expensive (DeepNADE, NADE-k, PixelRNN).
-     * @param evalBatchSize      rows per forward pass when scoring
-     * @param record             the full settings, stored with the model
+     * @param data      prepared dataset directory
+     * @param output    run directory (checkpoint/, model/, metrics.parquet, loss-curve.png)
+     * @param spec      the model
+     * @param recipe    optimizer and seed; the seed is the run's root seed: initialisation, shuffling, mask schedule
+     *                  and averaging splits all derive from it
+     * @param schedule  epochs, minibatch size, early stopping
+     * @param averaging how the workers train together
+     * @param scoring   what is scored after each epoch
+     * @param resume    continue from {@code output/checkpoint}
+     * @param overwrite replace an existing run directory (when not resuming)
+     * @param record    the full settings, stored with the model
      */
-    public record Settings(String data, String output, ModelSpec spec, int epochs, int batchSize, double learningRate,
-                           int workers, int averagingFrequency, int roundsPerCall, int patience, long seed,
-                           boolean resume, boolean overwrite, long trainEvalRows, long validEvalRows,
-                           int evalBatchSize, Map<String, Object> record) {
-        public Settings {
-            if (validEvalRows < 0) {
-                throw new IllegalArgumentException("validEvalRows must be >= 0 (0 = all), got " + validEvalRows);
+    public record Settings(String data, String output, ModelSpec spec, TrainingRecipe recipe, Schedule schedule,
+                           Averaging averaging, Scoring scoring, boolean resume, boolean overwrite,
+                           Map<String, Object> record) {
+        /** The run's root seed. */
+        public long seed() {
+            return recipe.seed();
+        }
+
+        /** The same run with other resume and overwrite flags. */
+        public Settings withFlags(boolean resume, boolean overwrite) {
+            return new Settings(data, output, spec, recipe, schedule, averaging, scoring, resume, overwrite, record);
+        }
+    }
+
+    /**
+     * How long a run trains and on what minibatches.
+     *
+     * @param epochs    maximum epochs
+     * @param batchSize minibatch size per worker
+     * @param patience  epochs without validation improvement before stopping (0 = never stop early)
+     */
+    public record Schedule(int epochs, int batchSize, int patience) {
+        public Schedule {
+            if (epochs < 1 || batchSize < 1 || patience < 0) {
+                throw new IllegalArgumentException("need epochs >= 1, batchSize >= 1, patience >= 0; got " + epochs
+                        + ", " + batchSize + ", " + patience);
+            }
+        }
+    }
+
+    /**
+     * Parameter averaging across workers.
+     *
+     * @param workers       parallel workers (0 = Spark's default parallelism)
+     * @param frequency     minibatches each worker fits between parameter averages
+     * @param roundsPerCall averaging rounds per fit call, i.e. per progress line (0 = about ten per epoch)
+     */
+    public record Averaging(int workers, int frequency, int roundsPerCall) {
+        public Averaging {
+            if (workers < 0 || frequency < 1 || roundsPerCall < 0) {
+                throw new IllegalArgumentException("need workers >= 0, frequency >= 1, roundsPerCall >= 0; got "
+                        + workers + ", " + frequency + ", " + roundsPerCall);
+            }
+        }
+    }
+
+    /**
+     * The exact likelihoods computed after every epoch.
+     *
+     * @param trainRows rows of the training split scored for the train NLL
+     * @param validRows rows of the validation split scored for the valid NLL (early stopping and the best model): a
+     *                  fixed seeded subset of about that many; 0 = all of them. For models whose exact likelihood
+     *                  is expensive (DeepNADE, NADE-k, PixelRNN).
+     * @param batchSize rows per forward pass when scoring
+     */
+    public record Scoring(long trainRows, long validRows, int batchSize) {
+        public Scoring {
+            if (trainRows < 1 || validRows < 0 || batchSize < 1) {
+                throw new IllegalArgumentException("need trainRows >= 1, validRows >= 0 (0 = all), batchSize >= 1;"
+                        + " got " + trainRows + ", " + validRows + ", " + batchSize);
             }
         }
     }
@@ -143,22 +191,23 @@ public final class Train {
             Outputs.checkTarget(s.output(), s.overwrite(), hconf);
             Outputs.deleteQuietly(s.output(), hconf);
             net = new MultiLayerNetwork(s.spec().trainingConfiguration(
-                    new ModelSpec.Optimization(s.learningRate(), s.seed())));
+                    s.recipe()));
             net.init();
         }
 
         int dims = manifest.dims();
-        int workers = s.workers() > 0 ? s.workers() : jsc.defaultParallelism();
+        JobLabels.describe(spark, "train: read data");
+        int workers = s.averaging().workers() > 0 ? s.averaging().workers() : jsc.defaultParallelism();
         JavaRDD<Example> train = Shards.read(spark, s.data(), "train", manifest).persist(StorageLevel.MEMORY_AND_DISK_SER());
         JavaRDD<Example> valid = Shards.read(spark, s.data(), "valid", manifest).persist(StorageLevel.MEMORY_AND_DISK_SER());
         long trainRows = manifest.split("train", s.data()).rows();
-        double fraction = Math.min(1.0, (double) s.trainEvalRows() / Math.max(1, trainRows));
+        double fraction = Math.min(1.0, (double) s.scoring().trainRows() / Math.max(1, trainRows));
         long evalSeed = Seeds.derive(s.seed(), -1);
         JavaRDD<Example> trainEval = seededSubset(train, fraction, evalSeed);
         long validRows = manifest.split("valid", s.data()).rows();
         JavaRDD<Example> validEval = valid;
-        if (s.validEvalRows() > 0 && s.validEvalRows() < validRows) {
-            validEval = seededSubset(valid, (double) s.validEvalRows() / validRows, Seeds.derive(s.seed(), -2))
+        if (s.scoring().validRows() > 0 && s.scoring().validRows() < validRows) {
+            validEval = seededSubset(valid, (double) s.scoring().validRows() / validRows, Seeds.derive(s.seed(), -2))
                     .persist(StorageLevel.MEMORY_AND_DISK_SER());
         }
         long validScored = validEval == valid ? validRows : validEval.count();
@@ -170,7 +219,7 @@ public final class Train {
         }
         Progress.say("train", String.format("%s on %s: %d train / %d valid rows, %d workers x batch %d, averaging every"
                         + " %d steps, %d epochs, %d parameters", s.spec().type(), s.data(), trainRows,
-                validRows, workers, s.batchSize(), s.averagingFrequency(), s.epochs(),
+                validRows, workers, s.schedule().batchSize(), s.averaging().frequency(), s.schedule().epochs(),
                 net.numParams()));
         if (validScored < validRows) {
             Progress.say("train", String.format("valid NLL after each epoch on a fixed subset of %d of the %d"
@@ -178,27 +227,34 @@ public final class Train {
         }
         List<Map<String, Object>> averagingTimes = new ArrayList<>();
         try (AveragingRounds averaging = new AveragingRounds(jsc, train, net, s.spec(), manifest.domain(), dims,
-                workers, s.batchSize(), s.averagingFrequency(), s.seed())) {
+                workers, s.schedule().batchSize(), s.averaging().frequency(), s.seed())) {
             double best = history.stream().mapToDouble(EpochMetrics::validNll).min().orElse(Double.POSITIVE_INFINITY);
             int sinceBest = sinceBest(history);
             long runStart = System.nanoTime();
             int startEpoch = history.size();
-            for (int epoch = startEpoch; epoch < s.epochs(); epoch++) {
-                if (s.patience() > 0 && sinceBest >= s.patience()) {
+            TrainMetrics metrics = TrainMetrics.register(jsc);
+            for (int epoch = startEpoch; epoch < s.schedule().epochs(); epoch++) {
+                if (s.schedule().patience() > 0 && sinceBest >= s.schedule().patience()) {
                     Progress.say("train", "early stop: no better validation NLL for " + sinceBest + " epochs");
                     break;
                 }
                 long t0 = System.nanoTime();
-                AveragingRounds.Epoch fitted = fitEpoch(averaging, net, s, epoch, runStart, startEpoch);
+                AveragingRounds.Epoch fitted = fitEpoch(jsc, averaging, net, s, epoch, runStart, startEpoch);
                 long steps = fitted.steps();
                 averagingTimes.add(fitted.times().toMap());
                 double seconds = (System.nanoTime() - t0) / 1e9;
+                JobLabels.describe(spark, "train epoch %d/%d: train and validation NLL", epoch + 1,
+                        s.schedule().epochs());
                 Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), net, manifest.domain()));
-                double trainNll = Scorer.meanNll(trainEval, payload, dims, s.evalBatchSize())[0];
-                double validNll = Scorer.meanNll(validEval, payload, dims, s.evalBatchSize())[0];
+                double trainNll = Scorer.meanNll(trainEval, payload, dims, s.scoring().batchSize())[0];
+                double validNll = Scorer.meanNll(validEval, payload, dims, s.scoring().batchSize())[0];
                 payload.destroy();
                 history.add(new EpochMetrics(epoch + 1, steps, trainNll, validNll, seconds, trainRows / seconds));
                 boolean improved = validNll < best;
+                metrics.epochDone(epoch + 1, s.schedule().epochs(),
+                        history.stream().mapToLong(EpochMetrics::steps).sum(), trainRows / seconds, trainNll, validNll);
+                JobLabels.describe(spark, "train epoch %d/%d: save checkpoint and metrics", epoch + 1,
+                        s.schedule().epochs());
                 Map<String, Object> provenance = provenance(s, manifest, history.size());
                 SavedModel current = new SavedModel(s.spec(), net, manifest.domain(), s.record(), provenance);
                 if (improved) {
@@ -211,7 +267,7 @@ public final class Train {
                 current.save(checkpoint, Map.of(STATE, stateJson(history)), hconf);
                 writeMetrics(spark, s.output(), history, dims, hconf);
                 Progress.say("train", String.format("epoch %d/%d done in %s | %.0f ex/s | train NLL %.3f | valid NLL"
-                                + " %.3f nats (%.4f bits/dim)%s", epoch + 1, s.epochs(), Progress.duration(seconds),
+                                + " %.3f nats (%.4f bits/dim)%s", epoch + 1, s.schedule().epochs(), Progress.duration(seconds),
                         trainRows / seconds, trainNll, validNll, Units.bitsPerDim(validNll, dims),
                         improved ? " | best so far, saved" : " | best " + String.format("%.3f", best)));
             }
@@ -257,27 +313,36 @@ public final class Train {
      * Fits one epoch by averaging rounds, printing progress every {@code roundsPerCall} rounds (about ten lines an
      * epoch when 0); returns the epoch, which knows its minibatch count and where its time went.
      */
-    private static AveragingRounds.Epoch fitEpoch(AveragingRounds averaging, MultiLayerNetwork net, Settings s, int epoch,
-                                       long runStart, int startEpoch) {
+    private static AveragingRounds.Epoch fitEpoch(JavaSparkContext jsc, AveragingRounds averaging,
+                                                  MultiLayerNetwork net, Settings s, int epoch, long runStart,
+                                                  int startEpoch) {
+        int epochs = s.schedule().epochs();
         AveragingRounds.Epoch rounds = averaging.epoch(epoch);
         long total = rounds.steps();
-        int perLine = Math.max(1, s.roundsPerCall() > 0 ? s.roundsPerCall() : (int) Math.ceil(rounds.rounds() / 10.0));
+        int perLine = Math.max(1, s.averaging().roundsPerCall() > 0 ? s.averaging().roundsPerCall()
+                : (int) Math.ceil(rounds.rounds() / 10.0));
+        JobLabels.describe(jsc, "train epoch %d/%d: shuffle into minibatches", epoch + 1, epochs);
+        rounds.shuffle();
         long epochStart = System.nanoTime();
         long perRound = (long) rounds.order().workers() * rounds.order().frequency();
         for (int r = 0; r < rounds.rounds(); r++) {
+            if (r % perLine == 0) {
+                JobLabels.describe(jsc, "train epoch %d/%d: averaging %s", epoch + 1, epochs, JobLabels.range("round",
+                        r + 1, Math.min(rounds.rounds(), r + perLine), rounds.rounds()));
+            }
             rounds.round(r, net);
             if ((r + 1) % perLine != 0 && r + 1 < rounds.rounds()) {
                 continue;
             }
             long done = Math.min(total, (r + 1) * perRound);
             double elapsed = (System.nanoTime() - epochStart) / 1e9;
-            double exPerSec = Math.min(averaging.rows(), done * s.batchSize()) / elapsed;
+            double exPerSec = Math.min(averaging.rows(), done * s.schedule().batchSize()) / elapsed;
             double epochEta = elapsed / done * (total - done);
             double runElapsed = (System.nanoTime() - runStart) / 1e9;
             double doneEpochs = epoch - startEpoch + done / (double) total;
-            double runEta = runElapsed / doneEpochs * (s.epochs() - startEpoch) - runElapsed;
+            double runEta = runElapsed / doneEpochs * (epochs - startEpoch) - runElapsed;
             Progress.say("train", String.format("epoch %d/%d step %d/%d (%.0f%%) | %.0f ex/s | ETA epoch %s, run %s",
-                    epoch + 1, s.epochs(), done, total, 100.0 * done / total, exPerSec, Progress.duration(epochEta),
+                    epoch + 1, epochs, done, total, 100.0 * done / total, exPerSec, Progress.duration(epochEta),
                     Progress.duration(runEta)));
         }
         Progress.say("train", "epoch " + (epoch + 1) + " averaging: " + rounds.times().describe());

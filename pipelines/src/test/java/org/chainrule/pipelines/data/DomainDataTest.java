@@ -41,9 +41,9 @@ class DomainDataTest {
     }
 
     private static Prepare.Settings realCsv(Path csv, Path out, List<String> columns, String holdout) {
-        return new Prepare.Settings("csv", List.of(csv.toString()), List.of(), List.of(), List.of(), out.toString(),
-                new long[]{2}, 10, 0, new Encoding(2, 1, "none", 1, true),
-                new Readers.Options(',', true, 3, columns, 0, null), 2, false, false, holdout, 12, 5);
+        return Prepare.Settings.builder("csv", List.of(csv.toString())).output(out.toString()).shape(2)
+                .holdout(new Holdout(10, 12, holdout, 5)).encoding(new Encoding(2, 1, "none", 1, true))
+                .readers(new Readers.Options(',', true, 3, columns, 0, null)).build();
     }
 
     @Test
@@ -140,9 +140,10 @@ class DomainDataTest {
     }
 
     private static Prepare.Settings text(Path file, Path out, String vocabulary, boolean quarantine) {
-        return new Prepare.Settings("text", List.of(file.toString()), List.of(), List.of(), List.of(), out.toString(),
-                new long[]{5}, 2, 0, new Encoding(5, 1, "none", 1),
-                new Readers.Options(',', false, -1, List.of(), 5, vocabulary), 3, quarantine, false, "tail", 2, 0);
+        return Prepare.Settings.builder("text", List.of(file.toString())).output(out.toString()).shape(5)
+                .holdout(new Holdout(2, 2, "tail", 0)).encoding(new Encoding(5, 1, "none", 1))
+                .readers(new Readers.Options(',', false, -1, List.of(), 5, vocabulary)).shards(3)
+                .quarantine(quarantine).build();
     }
 
     @Test

@@ -162,9 +162,7 @@ class PrepareTest {
             out.write(images, 0, 16 + 784 * 10 + 100);
         }
         Prepare.Settings s = SparkTesting.sliceSettings(raw, tmp.resolve("out").toString(), 0, 200);
-        Prepare.Settings bad = new Prepare.Settings(s.format(), s.train(), s.trainLabels(), List.of(cut.toString()),
-                List.of(), s.output(), s.shape(), s.validationRows(), s.limit(), s.encoding(), s.readers(), s.shards(),
-                s.quarantine(), s.overwrite());
+        Prepare.Settings bad = s.toBuilder().test(List.of(cut.toString())).testLabels(List.of()).build();
         Exception e = assertThrows(Exception.class, () -> Prepare.run(spark, bad));
         assertTrue(rootMessages(e).contains("cut-images: truncated at image 11 of 300"), rootMessages(e));
     }
@@ -193,9 +191,9 @@ class PrepareTest {
         }
         String train = tmp.resolve("train.parquet").toString();
         spark.createDataFrame(rows, schema).coalesce(2).write().parquet(train);
-        Prepare.Settings s = new Prepare.Settings("parquet", List.of(train), List.of(), List.of(train), List.of(),
-                tmp.resolve("out").toString(), new long[]{3}, 2, 0, new Encoding(3, 1, "none", 1),
-                new Readers.Options(',', false, -1), 2, true, false);
+        Prepare.Settings s = Prepare.Settings.builder("parquet", List.of(train)).test(List.of(train))
+                .output(tmp.resolve("out").toString()).shape(3).holdout(Holdout.tail(2))
+                .encoding(new Encoding(3, 1, "none", 1)).quarantine(true).build();
         Manifest m = Prepare.run(spark, s);
         assertEquals(9, m.splits().get("train").rows());
         assertEquals(2, m.splits().get("valid").rows());
@@ -216,15 +214,13 @@ class PrepareTest {
 
     private static Prepare.Settings csvSettings(Path train, Path test, Path out, String binarize, double max,
                                                 boolean quarantine) {
-        return new Prepare.Settings("csv", List.of(train.toString()), List.of(), List.of(test.toString()), List.of(),
-                out.toString(), new long[]{4}, train.toString().endsWith("train.csv") ? 5 : 1, 0,
-                new Encoding(4, max, binarize, 3), new Readers.Options(',', false, -1), 2, quarantine, false);
+        return Prepare.Settings.builder("csv", List.of(train.toString())).test(List.of(test.toString()))
+                .output(out.toString()).shape(4).holdout(Holdout.tail(train.toString().endsWith("train.csv") ? 5 : 1))
+                .encoding(new Encoding(4, max, binarize, 3)).quarantine(quarantine).build();
     }
 
     private static Prepare.Settings withSeed(Prepare.Settings s, long seed) {
         Encoding e = s.encoding();
-        return new Prepare.Settings(s.format(), s.train(), s.trainLabels(), s.test(), s.testLabels(), s.output(),
-                s.shape(), s.validationRows(), s.limit(), new Encoding(e.width(), e.maxValue(), e.binarize(), seed),
-                s.readers(), s.shards(), s.quarantine(), s.overwrite());
+        return s.toBuilder().encoding(new Encoding(e.width(), e.maxValue(), e.binarize(), seed)).build();
     }
 }

@@ -1,11 +1,11 @@
 package org.chainrule.pipelines.evaluate;
 
+import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.chainrule.models.DensityModel;
-import org.chainrule.models.ModelSpec;
 import org.chainrule.models.autoregressive.MadeSpec;
 import org.chainrule.pipelines.SparkTesting;
 import org.chainrule.pipelines.data.Batches;
@@ -53,7 +53,7 @@ class EvaluateSampleTest {
         Path raw = SparkTesting.mnistSlice(shared.resolve("raw"));
         data = shared.resolve("prepared").toString();
         manifest = Prepare.run(spark, SparkTesting.sliceSettings(raw, data, 300, 50));
-        MultiLayerNetwork net = new MultiLayerNetwork(SPEC.trainingConfiguration(new ModelSpec.Optimization(1e-3, 4)));
+        MultiLayerNetwork net = new MultiLayerNetwork(SPEC.trainingConfiguration(new TrainingRecipe(1e-3, 4)));
         net.init();
         model = shared.resolve("model").toString();
         new SavedModel(SPEC, net, Map.of("k", "v"), Map.of("seed", 4)).save(model,
@@ -116,7 +116,7 @@ class EvaluateSampleTest {
     @Test
     void incompatibleOrDamagedModelsAreRefused(@TempDir Path tmp) throws Exception {
         MultiLayerNetwork small = new MultiLayerNetwork(MadeSpec.fvsbn(new long[]{10}).trainingConfiguration(
-                new ModelSpec.Optimization(1e-3, 1)));
+                new TrainingRecipe(1e-3, 1)));
         small.init();
         String wrong = tmp.resolve("wrong").toString();
         new SavedModel(MadeSpec.fvsbn(new long[]{10}), small, Map.of(), Map.of()).save(wrong, conf);

@@ -2,6 +2,7 @@ package org.chainrule.pipelines.train;
 
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.Seeds;
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.pipelines.data.Example;
 import org.chainrule.pipelines.data.Holdout;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -28,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 final class IndependentAveraging {
     private final ModelSpec spec;
-    private final ModelSpec.Optimization optimization;
+    private final TrainingRecipe optimization;
     private final List<Example> byRowId;
     private final int workers;
     private final int batchSize;
@@ -43,7 +44,7 @@ final class IndependentAveraging {
         }
     }
 
-    IndependentAveraging(ModelSpec spec, ModelSpec.Optimization optimization, List<Example> rows, int workers,
+    IndependentAveraging(ModelSpec spec, TrainingRecipe optimization, List<Example> rows, int workers,
                          int batchSize, int frequency, long seed) {
         this.spec = spec;
         this.optimization = optimization;
@@ -113,6 +114,14 @@ final class IndependentAveraging {
             trained.add(net);
             mostSteps = Math.max(mostSteps, mine.size());
         }
+        if (workers > 1) {
+            // the mean must be a real mean: the workers' states after their own minibatches are far apart
+            assertTrue(trained.size() > 1, "round " + round + " of epoch " + epoch + ": only one worker had rows");
+            double scale = trained.get(0).params().amaxNumber().doubleValue();
+            double apart = trained.get(0).params().sub(trained.get(1).params()).amaxNumber().doubleValue();
+            assertTrue(apart > 1e-3 * scale, "workers 0 and 1 ended round " + round + " of epoch " + epoch
+                    + " only " + apart + " apart (largest parameter " + scale + "): averaging would be untested");
+        }
         INDArray params = trained.get(0).params().dup();
         INDArray updater = trained.get(0).getUpdater().getStateViewArray().dup();
         for (MultiLayerNetwork net : trained.subList(1, trained.size())) {
@@ -134,9 +143,9 @@ final class IndependentAveraging {
 
     /**
      * Asserts that {@code actual} matches {@code expected}: the parameters, Adam's first and second moments (the two
-     * halves of DL4J's state array for a one-layer network) each within an absolute tolerance of {@code relative}
-     * times that array's largest magnitude, each array non-trivial (a real share of its entries well away from zero),
-     * and the iteration counters equal.
+     * halves of DL4J's state array when the network has one updater block, which the caller checks) each within an
+     * absolute tolerance of {@code relative} times that array's largest magnitude, each array non-trivial (a real
+     * share of its entries well away from zero), and the iteration counters equal.
      */
     static void assertMatches(State expected, State actual, double relative, String where) {
         assertEquals(expected.iteration(), actual.iteration(), where + ": iteration counter");

@@ -1,5 +1,6 @@
 package org.chainrule.pipelines.train;
 
+import org.chainrule.models.TrainingRecipe;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -12,6 +13,7 @@ import org.chainrule.pipelines.data.Prepare;
 import org.chainrule.pipelines.data.Shards;
 import org.chainrule.pipelines.io.SavedModel;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.updater.MultiLayerUpdater;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,8 +50,8 @@ class TrainTest {
 
     static Train.Settings settings(String out, ModelSpec spec, int epochs, int workers, int freq, int rounds,
                                    boolean resume) {
-        return new Train.Settings(data, out, spec, epochs, 25, 2e-3, workers, freq, rounds, 0, 11, resume, false,
-                100, 0, 200, Map.of());
+        return new Train.Settings(data, out, spec, new TrainingRecipe(2e-3, 11), new Train.Schedule(epochs, 25, 0),
+                new Train.Averaging(workers, freq, rounds), new Train.Scoring(100, 0, 200), resume, false, Map.of());
     }
 
     /**
@@ -64,9 +66,10 @@ class TrainTest {
         MultiLayerNetwork sparkTrained = SavedModel.load(s.output() + "/checkpoint", true,
                 spark.sparkContext().hadoopConfiguration()).network();
 
-        ModelSpec.Optimization opt = new ModelSpec.Optimization(s.learningRate(), s.seed());
+        TrainingRecipe opt = s.recipe();
         List<Example> rows = Shards.read(spark, data, "train", manifest).collect();
-        IndependentAveraging reference = new IndependentAveraging(spec, opt, rows, 1, s.batchSize(), 1, s.seed());
+        IndependentAveraging reference = new IndependentAveraging(spec, opt, rows, 1, s.schedule().batchSize(), 1,
+                s.seed());
         MultiLayerNetwork local = new MultiLayerNetwork(spec.trainingConfiguration(opt));
         local.init();
         for (int epoch = 0; epoch < 2; epoch++) {
@@ -112,11 +115,9 @@ class TrainTest {
     void bernoulliModelRefusesNonBinaryData(@TempDir Path tmp) {
         Path raw = SparkTesting.mnistSlice(tmp.resolve("raw"));
         Prepare.Settings s = SparkTesting.sliceSettings(raw, tmp.resolve("u8").toString(), 100, 20);
-        Prepare.run(spark, new Prepare.Settings(s.format(), s.train(), s.trainLabels(), s.test(), s.testLabels(),
-                s.output(), s.shape(), s.validationRows(), s.limit(),
-                new org.chainrule.pipelines.data.Encoding(784, 255, "none", 1), s.readers(), s.shards(), false, false));
-        Train.Settings t = new Train.Settings(s.output(), tmp.resolve("run").toString(), MadeSpec.fvsbn(new long[]{28, 28}),
-                1, 10, 1e-3, 1, 1, 0, 0, 1, false, false, 10, 0, 10, Map.of());
+        Prepare.run(spark, s.toBuilder().encoding(new org.chainrule.pipelines.data.Encoding(784, 255, "none", 1)).build());
+        Train.Settings t = new Train.Settings(s.output(), tmp.resolve("run").toString(), MadeSpec.fvsbn(new long[]{28, 28}), new TrainingRecipe(1e-3, 1), new Train.Schedule(1, 10, 0),
+                new Train.Averaging(1, 1, 0), new Train.Scoring(10, 0, 10), false, false, Map.of());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Train.run(spark, t));
         assertTrue(e.getMessage().contains("density over binary data") && e.getMessage().contains("uint8"),
                 e.getMessage());
@@ -131,7 +132,7 @@ class TrainTest {
     @ValueSource(ints = {2, 3})
     void everyRoundIsTheMeanOfIndependentWorkers(int workers) {
         MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 2, true, 5);
-        ModelSpec.Optimization opt = new ModelSpec.Optimization(2e-3, 11);
+        TrainingRecipe opt = new TrainingRecipe(2e-3, 11);
         int batchSize = 25;
         int frequency = 3;
         long seed = 11;
@@ -140,6 +141,8 @@ class TrainTest {
         IndependentAveraging reference = new IndependentAveraging(spec, opt, rows, workers, batchSize, frequency, seed);
         MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(opt));
         net.init();
+        // one updater block: Adam's state array is [first moments | second moments], which assertMatches splits
+        assertEquals(1, ((MultiLayerUpdater) net.getUpdater()).getUpdaterBlocks().size());
         int checked = 0;
         try (AveragingRounds averaging = new AveragingRounds(JavaSparkContext.fromSparkContext(spark.sparkContext()),
                 train, net, spec, manifest.domain(), 784, workers, batchSize, frequency, seed)) {
