@@ -62,18 +62,51 @@ public final class Main implements Callable<Integer> {
         return cli.execute(args);
     }
 
-    /** The most specific message of an exception chain (Spark wraps executor failures several levels deep). */
+    /**
+     * The message of a failure, whose first line names the file when the failure was about one: the most specific
+     * message of the exception chain (Spark wraps executor failures several levels deep, and the innermost cause says
+     * what went wrong, e.g. {@code FAILED_TO_UNCOMPRESS(5)}), preceded by the file an outer message names when the
+     * specific one names none (Spark's "error while reading file ...", a reader's "path: corrupt archive: ...").
+     */
     static String describe(Throwable e) {
-        Throwable t = e;
-        String best = e.getMessage();
-        while (t != null) {
-            if (t instanceof IllegalArgumentException || t instanceof IllegalStateException
-                    || t instanceof java.io.IOException || t instanceof java.io.UncheckedIOException) {
-                best = t.getMessage();
-            }
-            t = t.getCause();
+        List<Throwable> chain = new ArrayList<>();
+        for (Throwable t = e; t != null && !chain.contains(t); t = t.getCause()) {
+            chain.add(t);
         }
-        return best == null ? e.toString() : best;
+        int at = -1;
+        for (int i = 0; i < chain.size(); i++) {
+            Throwable t = chain.get(i);
+            if (t.getMessage() != null && (t instanceof IllegalArgumentException || t instanceof IllegalStateException
+                    || t instanceof java.io.IOException || t instanceof java.io.UncheckedIOException)) {
+                at = i;
+            }
+        }
+        if (at < 0) {
+            return e.getMessage() == null ? e.toString() : e.getMessage();
+        }
+        String best = chain.get(at).getMessage();
+        if (pathIn(best) != null) {
+            return best;
+        }
+        for (int i = at - 1; i >= 0; i--) {
+            String outer = chain.get(i).getMessage();
+            String path = outer == null ? null : pathIn(outer);
+            if (path != null) {
+                String firstLine = outer.lines().findFirst().orElse("");
+                return firstLine.contains(best) && firstLine.startsWith(path) ? firstLine : path + ": " + best;
+            }
+        }
+        return best;
+    }
+
+    /** A filesystem URI or an absolute path of at least two segments. */
+    private static final java.util.regex.Pattern PATH = java.util.regex.Pattern.compile(
+            "(?<![\\w.])((?:[a-z][a-z0-9+.-]*:)?/[^\\s:,;'\"()\\[\\]]*/[^\\s,;'\"()\\[\\]]+)");
+
+    /** The first path a message names, without the punctuation that ends its sentence, or null. */
+    static String pathIn(String message) {
+        java.util.regex.Matcher m = PATH.matcher(message);
+        return m.find() ? m.group(1).replaceAll("[.:]+$", "") : null;
     }
 
     @Override
@@ -146,14 +179,20 @@ public final class Main implements Callable<Integer> {
     @Command(name = "train", mixinStandardHelpOptions = true,
             description = "Train a model by parameter averaging on Spark, with checkpoints and early stopping.")
     static final class TrainCommand extends JobCommand {
-        @Option(names = "--resume", description = "continue from the run directory's last checkpoint")
+        @Option(names = "--resume", description = "continue from the run directory's last checkpoint (refused when a"
+                + " setting that changes what the epochs compute differs from the run's, each one named)")
         boolean resume;
+
+        @Option(names = "--allow-changed-settings", description = "with --resume: continue with changed settings"
+                + " (e.g. a lower learning rate); the run records which settings produced which epochs")
+        boolean allowChangedSettings;
 
         @Override
         Consumer<SparkSession> prepareJob(Settings s) {
             s.validateTrain();
             Manifest manifest = Manifest.read(s.dataPath(), new Configuration());
-            Train.Settings t = s.trainSettings(manifest.shape(), manifest.domain(), resume, overwrite);
+            Train.Settings t = s.trainSettings(manifest.shape(), manifest.domain(), resume, overwrite)
+                    .withAllowChangedSettings(allowChangedSettings);
             return spark -> Train.run(spark, t);
         }
     }

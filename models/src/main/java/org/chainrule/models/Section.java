@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -113,12 +114,7 @@ public final class Section {
     public long whole(String key, long min, long max) {
         long v = read(key, () -> {
             ConfigValue raw = config.getValue(path(key));
-            Object value = raw.unwrapped();
-            boolean whole = value instanceof Integer || value instanceof Long
-                    || value instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())
-                    && Math.abs(n.doubleValue()) <= 0x1p53
-                    || value instanceof String text && text.trim().matches("[+-]?[0-9]+");
-            if (!whole) {
+            if (!isWhole(raw.unwrapped())) {
                 throw new ConfigException.BadValue(raw.origin(), path(key), "must be a whole number, got "
                         + raw.render());
             }
@@ -129,6 +125,38 @@ public final class Section {
             return min;
         }
         return v;
+    }
+
+    /** Whether a configuration value is a whole number (a fraction or a number beyond 2^53 is not). */
+    private static boolean isWhole(Object value) {
+        return value instanceof Integer || value instanceof Long
+                || value instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())
+                && Math.abs(n.doubleValue()) <= 0x1p53
+                || value instanceof String text && text.trim().matches("[+-]?[0-9]+");
+    }
+
+    /**
+     * A list of whole numbers that fit an int, each checked as {@link #whole} checks one ({@code getIntList} would
+     * truncate {@code 2.9} to 2); a bad element is reported with its index and read as 0.
+     */
+    private List<Integer> wholes(String key, List<Integer> fallback) {
+        List<ConfigValue> raw = read(key, () -> config.getList(path(key)), null);
+        if (raw == null) {
+            return fallback;
+        }
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < raw.size(); i++) {
+            Object value = raw.get(i).unwrapped();
+            long v = isWhole(value) ? value instanceof String text ? Long.parseLong(text.trim())
+                    : ((Number) value).longValue() : 0;
+            if (!isWhole(value) || v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+                problems.add(name(key) + "[" + i + "] = " + raw.get(i).render() + " must be a whole number"
+                        + (isWhole(value) ? " that fits an int" : ""));
+                v = 0;
+            }
+            out.add((int) v);
+        }
+        return out;
     }
 
     /** A whole number in {@code [min, max]} that fits an int. */
@@ -165,7 +193,7 @@ public final class Section {
 
     /** A list of positive layer widths (may be empty). */
     public int[] widths(String key) {
-        List<Integer> w = read(key, () -> config.getIntList(path(key)), List.of());
+        List<Integer> w = wholes(key, List.of());
         if (w.stream().anyMatch(h -> h < 1)) {
             problems.add(name(key) + " = " + w + " must hold positive widths");
         }
@@ -174,7 +202,7 @@ public final class Section {
 
     /** A non-empty list of positive sizes (an event shape). */
     public long[] shape(String key) {
-        List<Long> v = read(key, () -> config.getLongList(path(key)), List.of(1L));
+        List<Long> v = wholes(key, List.of(1)).stream().map(Integer::longValue).toList();
         if (v.isEmpty() || v.stream().anyMatch(d -> d < 1)) {
             problems.add(name(key) + " = " + v + " must be a non-empty list of positive sizes");
             return new long[]{1};
@@ -184,6 +212,6 @@ public final class Section {
 
     /** A list of whole numbers. */
     public List<Integer> ints(String key) {
-        return read(key, () -> config.getIntList(path(key)), List.of());
+        return wholes(key, List.of());
     }
 }

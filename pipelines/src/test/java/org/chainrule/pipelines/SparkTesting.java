@@ -10,7 +10,13 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /** One local Spark session shared by the pipeline tests of a JVM, and the MNIST slice shipped with the tests. */
 public final class SparkTesting {
@@ -44,6 +50,39 @@ public final class SparkTesting {
             return dir;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A copy of the directory tree {@code from} at {@code to} (which must not exist); returns {@code to}. */
+    public static Path copyTree(String from, Path to) {
+        try (Stream<Path> files = Files.walk(Path.of(from))) {
+            for (Path f : files.toList()) {
+                Path target = to.resolve(Path.of(from).relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(f, target);
+                }
+            }
+            return to;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Every file under {@code dir} (relative path) with a SHA-256 digest of its bytes: to show a directory unchanged. */
+    public static Map<String, String> fileDigests(String dir) {
+        Map<String, String> out = new TreeMap<>();
+        try (Stream<Path> files = Files.walk(Path.of(dir))) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                out.put(Path.of(dir).relativize(f).toString(), HexFormat.of().formatHex(
+                        MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f))));
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -8,10 +8,11 @@ import java.util.List;
 /**
  * Validates raw values of one record and encodes them as one byte per dimension.
  *
- * <p>Binarization modes: {@code stochastic} sets bit d with probability v/maxValue using a uniform drawn from
- * (seed, split, file, row, d), so the same input gives the same bits on every run and any partitioning;
- * {@code threshold} sets it when v/maxValue >= 0.5; {@code none} keeps integer values 0..maxValue (maxValue <= 255)
- * and, for maxValue = 1, demands that they are already binary.
+ * <p>Integer data is integers 0..maxValue in every mode: a value outside that range, or one that is not a whole number
+ * (12.5), makes the record bad; nothing is rounded or clipped. Binarization modes: {@code stochastic} sets bit d with
+ * probability v/maxValue using a uniform drawn from (seed, split, file, row, d), so the same input gives the same bits
+ * on every run and any partitioning; {@code threshold} sets it when v/maxValue >= 0.5; {@code none} keeps integer
+ * values 0..maxValue (maxValue <= 255) and, for maxValue = 1, demands that they are already binary.
  *
  * @param width    values per record (product of the event shape)
  * @param maxValue largest legal raw value (255 for MNIST pixels)
@@ -53,14 +54,24 @@ public record Encoding(int width, double maxValue, String binarize, long seed, b
         return real ? 0 : valueType().equals("binary") ? 2 : (int) maxValue + 1;
     }
 
-    /** Encodes one record's raw values, or explains (with the column) why it is rejected. */
+    /** Encodes one record's raw values, value d coming from column d of the file. */
     public SourceRecord encode(SourceFile f, long row, double[] values, int label) {
+        return encode(f, row, values, label, null);
+    }
+
+    /**
+     * Encodes one record's raw values, or explains why it is rejected, naming the file column of the first bad value:
+     * {@code columns[d]} (0-based) is the column value d came from, or null when it is column d.
+     */
+    public SourceRecord encode(SourceFile f, long row, double[] values, int label, int[] columns) {
         if (values.length != width) {
             return SourceRecord.bad(f, row, -1, "expected " + width + " values, found " + values.length);
         }
-        if (real) {
-            return encodeReal(f, row, values, label);
-        }
+        SourceRecord r = real ? encodeReal(f, row, values, label) : encodeInteger(f, row, values, label);
+        return r.ok() || columns == null || r.column() < 0 ? r : SourceRecord.bad(f, row, columns[r.column()], r.error());
+    }
+
+    private SourceRecord encodeInteger(SourceFile f, long row, double[] values, int label) {
         byte[] x = new byte[width];
         long rowSeed = Seeds.derive(Seeds.derive(seed, f.split().hashCode()), f.index(), row);
         for (int d = 0; d < width; d++) {
@@ -71,17 +82,16 @@ public record Encoding(int width, double maxValue, String binarize, long seed, b
             if (v < 0 || v > maxValue) {
                 return SourceRecord.bad(f, row, d, "value " + v + " outside [0, " + maxValue + "]");
             }
+            if (v != Math.rint(v)) {
+                return SourceRecord.bad(f, row, d, maxValue == 1 && binarize.equals("none")
+                        ? "non-binary value " + v + " for a binary dataset (a Bernoulli model needs 0 or 1)"
+                        : "non-integer value " + v + " (integer data holds whole numbers 0.." + (long) maxValue
+                        + "; value-type = real keeps fractions)");
+            }
             switch (binarize) {
                 case "stochastic" -> x[d] = (byte) (Seeds.uniform(Seeds.derive(rowSeed, d)) < v / maxValue ? 1 : 0);
                 case "threshold" -> x[d] = (byte) (v / maxValue >= 0.5 ? 1 : 0);
-                default -> {
-                    if (v != Math.rint(v)) {
-                        return SourceRecord.bad(f, row, d, maxValue == 1
-                                ? "non-binary value " + v + " for a binary dataset (a Bernoulli model needs 0 or 1)"
-                                : "non-integer value " + v + " (binarize = none keeps integers)");
-                    }
-                    x[d] = (byte) (int) v;
-                }
+                default -> x[d] = (byte) (int) v;
             }
         }
         return SourceRecord.good(f, row, label, x);

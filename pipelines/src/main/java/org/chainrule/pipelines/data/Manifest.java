@@ -25,8 +25,23 @@ public record Manifest(long[] shape, Domain domain, Map<String, Split> splits, M
                        Map<String, Object> details) implements Serializable {
     public static final String FILE = "manifest.json";
 
-    /** Rows and checksum of one split. */
-    public record Split(long rows, String checksum) implements Serializable {
+    /**
+     * Rows and checksum of one split, and of each of its shard files (by file name; empty in manifests written before
+     * shards were recorded, which can then only be checked as a whole).
+     */
+    public record Split(long rows, String checksum, Map<String, Shard> shards) implements Serializable {
+        public Split(long rows, String checksum) {
+            this(rows, checksum, Map.of());
+        }
+    }
+
+    /** Rows and checksum of one shard file. */
+    public record Shard(long rows, String checksum) implements Serializable {
+    }
+
+    /** A checksum as the manifest writes it: 16 hex digits of the sum (mod 2^64) of the rows' {@link #rowHash}. */
+    public static String checksum(long sum) {
+        return String.format("%016x", sum);
     }
 
     /** {@code binary}, {@code uint8} or {@code real}. */
@@ -64,7 +79,15 @@ public record Manifest(long[] shape, Domain domain, Map<String, Split> splits, M
         m.put("encoding", "parquet: row_id int64, label int32 (-1 = none), x binary ("
                 + (domain.isReal() ? "float32 little-endian" : "one unsigned byte") + " per value, row-major)");
         Map<String, Object> s = new LinkedHashMap<>();
-        splits.forEach((k, v) -> s.put(k, Map.of("rows", v.rows(), "checksum", v.checksum())));
+        splits.forEach((k, v) -> {
+            Map<String, Object> split = new LinkedHashMap<>();
+            split.put("rows", v.rows());
+            split.put("checksum", v.checksum());
+            Map<String, Object> shards = new LinkedHashMap<>();
+            v.shards().forEach((f, sh) -> shards.put(f, Map.of("rows", sh.rows(), "checksum", sh.checksum())));
+            split.put("shards", shards);
+            s.put(k, split);
+        });
         m.put("splits", s);
         m.put("rejected", rejected);
         m.put("details", details);
@@ -83,7 +106,15 @@ public record Manifest(long[] shape, Domain domain, Map<String, Split> splits, M
         Map<String, Split> splits = new LinkedHashMap<>();
         for (String k : c.getObject("splits").keySet()) {
             Config s = c.getConfig("splits").getConfig(k);
-            splits.put(k, new Split(s.getLong("rows"), s.getString("checksum")));
+            Map<String, Shard> shards = new LinkedHashMap<>();
+            if (s.hasPath("shards")) {
+                // file names hold dots, so read the object's keys rather than paths
+                s.getObject("shards").forEach((f, v) -> {
+                    Config sh = ((com.typesafe.config.ConfigObject) v).toConfig();
+                    shards.put(f, new Shard(sh.getLong("rows"), sh.getString("checksum")));
+                });
+            }
+            splits.put(k, new Split(s.getLong("rows"), s.getString("checksum"), shards));
         }
         Map<String, Long> rejected = new LinkedHashMap<>();
         for (String k : c.getObject("rejected").keySet()) {

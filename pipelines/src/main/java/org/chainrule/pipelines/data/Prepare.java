@@ -14,7 +14,10 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
+import org.chainrule.pipelines.Progress;
+import org.chainrule.pipelines.io.Artefact;
 import org.chainrule.pipelines.io.HadoopConf;
+import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.spark.JobLabels;
 import scala.Tuple2;
@@ -220,11 +223,18 @@ public final class Prepare {
     /** Runs the pipeline; returns the manifest written. */
     public static Manifest run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        Outputs.checkTarget(s.output(), s.overwrite(), hconf);
         Sources src = s.sources();
         List<SourceFile> files = new ArrayList<>();
-        files.addAll(expand("train", src.train(), src.trainLabels(), src.format(), hconf));
-        files.addAll(expand("test", src.test(), src.testLabels(), src.format(), hconf));
+        List<String> skipped = new ArrayList<>();
+        files.addAll(expand("train", src.train(), src.trainLabels(), src.format(), hconf, skipped));
+        files.addAll(expand("test", src.test(), src.testLabels(), src.format(), hconf, skipped));
+        OutputGuard.claim(s.output(), Artefact.DATASET, inputs(src, files), s.overwrite(), hconf);
+        if (!skipped.isEmpty()) {
+            Progress.say("prepare", skipped.size() + " entr" + (skipped.size() == 1 ? "y" : "ies") + " of the input"
+                    + " directories not read (listed in the manifest, details.skippedInputs): "
+                    + String.join(", ", skipped.subList(0, Math.min(5, skipped.size())))
+                    + (skipped.size() > 5 ? ", ..." : ""));
+        }
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         HadoopConf conf = new HadoopConf(hconf);
@@ -242,16 +252,16 @@ public final class Prepare {
             return out.iterator();
         }).persist(StorageLevel.MEMORY_AND_DISK_SER());
         try {
-            return Outputs.staged(s.output(), hconf, staging -> write(spark, settings, files, records, textFacts,
-                    staging));
+            return Outputs.staged(s.output(), hconf, staging -> write(spark, settings, files, skipped, records,
+                    textFacts, staging));
         } finally {
             records.unpersist();
         }
     }
 
     /** Places, checks and writes every record into {@code staging}; returns the manifest written there. */
-    private static Manifest write(SparkSession spark, Settings s, List<SourceFile> files, JavaRDD<SourceRecord> records,
-                                  Map<String, Object> textFacts, String staging) {
+    private static Manifest write(SparkSession spark, Settings s, List<SourceFile> files, List<String> skipped,
+                                  JavaRDD<SourceRecord> records, Map<String, Object> textFacts, String staging) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         Encoding enc = s.encoding();
         Map<String, Long> perFile = new HashMap<>();
@@ -305,6 +315,8 @@ public final class Prepare {
         details.put("holdout", h.mode());
         details.put("holdoutSeed", h.seed());
         details.put("limit", s.sources().limit());
+        details.put("skippedInputs", Map.of("count", skipped.size(), "entries",
+                skipped.subList(0, Math.min(MAX_LISTED, skipped.size()))));
         details.putAll(textFacts);
         details.put("created", Instant.now().toString());
         JobLabels.describe(spark, "prepare: classes and standardization");
@@ -319,27 +331,76 @@ public final class Prepare {
                 vocabulary, enc.real() || vocabulary != null ? null : new Binarization(enc.binarize(), enc.maxValue()));
         Manifest manifest = new Manifest(s.shape(), domain, splits, rejected, details);
         Outputs.writeText(staging + "/" + Manifest.FILE, manifest.toJson(), hconf);
+        Artefact.DATASET.mark(staging, hconf);
         return manifest;
     }
 
+    /**
+     * Writes one split as shards named {@code part-NNNNN.parquet} (in row-id order) and returns its rows and checksums,
+     * computed from the files as written and read back: per shard, and for the split as the sum over its shards.
+     */
     private static Manifest.Split writeSplit(SparkSession spark, JavaRDD<Placed> good, String path, int shards) {
         JavaRDD<Row> rows = good.map(p -> RowFactory.create(p.ordinal(), p.record().label(), p.record().x()));
         Dataset<Row> df = spark.createDataFrame(rows, Shards.SCHEMA).persist(StorageLevel.MEMORY_AND_DISK_SER());
         try {
             long n = df.count();
             int parts = (int) Math.max(1, Math.min(shards, n));
-            df.repartitionByRange(parts, functions.col("row_id")).sortWithinPartitions("row_id").write().parquet(path);
-            long sum = df.javaRDD().map(r -> Manifest.rowHash(r.getLong(0), r.getInt(1), (byte[]) r.get(2)))
-                    .fold(0L, Long::sum);
-            return new Manifest.Split(n, String.format("%016x", sum));
+            Row range = df.agg(functions.min("row_id"), functions.max("row_id")).first();
+            long first = n == 0 ? 0 : range.getLong(0);
+            long span = n == 0 ? 1 : range.getLong(1) - first + 1;
+            // equal ranges of row ids (not Spark's sampled range boundaries), so the same input gives the same shards
+            JavaRDD<Row> ranged = df.javaRDD().keyBy(r -> r.getLong(0)).partitionBy(new IdRanges(parts, first, span))
+                    .values();
+            spark.createDataFrame(ranged, Shards.SCHEMA).sortWithinPartitions("row_id").write().parquet(path);
+            renameShards(path, spark.sparkContext().hadoopConfiguration());
+            Map<String, Manifest.Shard> written = new java.util.TreeMap<>(Shards.checksums(spark, path));
+            long rowsBack = written.values().stream().mapToLong(Manifest.Shard::rows).sum();
+            if (rowsBack != n) {
+                throw new IllegalStateException(path + ": wrote " + n + " rows but read back " + rowsBack);
+            }
+            long sum = written.values().stream().mapToLong(sh -> Long.parseUnsignedLong(sh.checksum(), 16))
+                    .reduce(0L, Long::sum);
+            return new Manifest.Split(n, Manifest.checksum(sum), written);
         } finally {
             df.unpersist();
         }
     }
 
+    /** Spark names shards part-NNNNN-(job uuid)-c000.snappy.parquet; the manifest lists them as part-NNNNN.parquet. */
+    private static void renameShards(String dir, Configuration conf) {
+        try {
+            FileSystem fs = Outputs.fs(dir, conf);
+            FileStatus[] files = fs.listStatus(new Path(dir), p -> p.getName().endsWith(".parquet"));
+            Arrays.sort(files, Comparator.comparing(f -> f.getPath().getName()));
+            for (int i = 0; i < files.length; i++) {
+                Path to = new Path(dir, String.format("part-%05d.parquet", i));
+                if (!fs.rename(files[i].getPath(), to)) {
+                    throw new IOException("cannot rename " + files[i].getPath() + " to " + to);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot name the shards in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Every path prepare reads: the paths as given and the files found behind them. */
+    private static List<String> inputs(Sources s, List<SourceFile> files) {
+        List<String> all = new ArrayList<>();
+        for (List<String> given : List.of(s.train(), s.trainLabels(), s.test(), s.testLabels())) {
+            given.stream().filter(p -> !p.matches(".*[*?\\[{].*")).forEach(all::add);
+        }
+        for (SourceFile f : files) {
+            all.add(f.path());
+            if (f.labelsPath() != null) {
+                all.add(f.labelsPath());
+            }
+        }
+        return all;
+    }
+
     /** Lists the files behind each given path (a file, a directory of files, or a glob), in a stable order. */
     static List<SourceFile> expand(String split, List<String> paths, List<String> labels, String format,
-                                   Configuration conf) {
+                                   Configuration conf, List<String> skipped) {
         boolean idx = format.equals("idx");
         if (idx && labels.size() != paths.size() && !labels.isEmpty()) {
             throw new IllegalArgumentException(split + ": " + paths.size() + " idx image file(s) but " + labels.size()
@@ -347,20 +408,28 @@ public final class Prepare {
         }
         List<SourceFile> out = new ArrayList<>();
         for (int i = 0; i < paths.size(); i++) {
-            List<String> found = list(paths.get(i), conf);
+            List<String> found = list(paths.get(i), conf, skipped);
             if (idx && found.size() != 1) {
                 throw new IllegalArgumentException(split + ": idx source must be one file, found " + found.size()
                         + " for " + paths.get(i));
             }
             for (String f : found) {
-                String label = idx && !labels.isEmpty() ? list(labels.get(i), conf).get(0) : null;
+                String label = idx && !labels.isEmpty() ? list(labels.get(i), conf, skipped).get(0) : null;
                 out.add(new SourceFile(split, out.size(), f, label));
             }
         }
         return out;
     }
 
-    private static List<String> list(String path, Configuration conf) {
+    /** Skipped input entries the manifest lists by name (it counts them all). */
+    private static final int MAX_LISTED = 1000;
+
+    /**
+     * The files a path names: itself, or the files directly in a directory, or a glob's matches. A directory's hidden
+     * entries (names starting with . or _, e.g. checksums and _SUCCESS) and its subdirectories are not read; each is
+     * added to {@code skipped} with the reason.
+     */
+    private static List<String> list(String path, Configuration conf, List<String> skipped) {
         try {
             FileSystem fs = Outputs.fs(path, conf);
             FileStatus[] matches = fs.globStatus(new Path(path));
@@ -370,10 +439,18 @@ public final class Prepare {
             List<String> files = new ArrayList<>();
             for (FileStatus m : matches) {
                 if (m.isDirectory()) {
-                    Arrays.stream(fs.listStatus(m.getPath()))
-                            .filter(st -> st.isFile() && !st.getPath().getName().startsWith(".")
-                                    && !st.getPath().getName().startsWith("_"))
-                            .forEach(st -> files.add(st.getPath().toString()));
+                    FileStatus[] entries = fs.listStatus(m.getPath());
+                    Arrays.sort(entries, Comparator.comparing(st -> st.getPath().getName()));
+                    for (FileStatus st : entries) {
+                        String name = st.getPath().getName();
+                        if (st.isDirectory()) {
+                            skipped.add(st.getPath() + " (a directory: directories are not read recursively)");
+                        } else if (name.startsWith(".") || name.startsWith("_")) {
+                            skipped.add(st.getPath() + " (hidden: the name starts with " + name.charAt(0) + ")");
+                        } else {
+                            files.add(st.getPath().toString());
+                        }
+                    }
                 } else {
                     files.add(m.getPath().toString());
                 }
@@ -385,6 +462,29 @@ public final class Prepare {
             return files;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + path, e);
+        }
+    }
+
+    /** Shard i holds the row ids in first + [i * span / parts, (i + 1) * span / parts). */
+    static final class IdRanges extends org.apache.spark.Partitioner {
+        private final int parts;
+        private final long first;
+        private final long span;
+
+        IdRanges(int parts, long first, long span) {
+            this.parts = parts;
+            this.first = first;
+            this.span = span;
+        }
+
+        @Override
+        public int numPartitions() {
+            return parts;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return (int) Math.min(parts - 1, Math.max(0, (long) ((double) ((Long) key - first) / span * parts)));
         }
     }
 

@@ -151,13 +151,13 @@ public final class Readers {
 
     private static void readCsv(SourceFile f, Encoding enc, Options opt, Configuration conf,
                                 Consumer<SourceRecord> out) throws IOException {
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(open(f.path(), conf), StandardCharsets.UTF_8))) {
+        try (Utf8Lines in = new Utf8Lines(open(f.path(), conf), f.path())) {
             String line;
             long row = 0;
             boolean first = true;
             String sep = java.util.regex.Pattern.quote(String.valueOf(opt.delimiter()));
             int[] columns = null;
-            while ((line = in.readLine()) != null) {
+            while ((line = in.next()) != null) {
                 if (first && opt.header()) {
                     first = false;
                     columns = csvColumns(f, opt, line.split(sep, -1));
@@ -171,9 +171,55 @@ public final class Readers {
                     continue; // not a record: blank lines (a trailing newline) carry no data
                 }
                 String[] fields = line.split(sep, -1);
-                out.accept(columns == null ? parseCsvLine(f, row++, fields, enc, opt)
-                        : parseCsvColumns(f, row++, fields, columns, enc, opt));
+                out.accept(parseCsv(f, row++, fields, columns, enc, opt));
             }
+        }
+    }
+
+    /**
+     * The lines of a text stream (ended by \n, \r\n or \r), each decoded as strict UTF-8: a line that is not UTF-8
+     * fails the file naming the line, rather than turning into U+FFFD replacement characters.
+     */
+    private static final class Utf8Lines implements java.io.Closeable {
+        private final java.io.PushbackInputStream in;
+        private final String path;
+        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(256);
+        private long number;
+
+        Utf8Lines(InputStream in, String path) {
+            this.in = new java.io.PushbackInputStream(in, 1);
+            this.path = path;
+        }
+
+        String next() throws IOException {
+            line.reset();
+            int b = in.read();
+            if (b < 0) {
+                return null;
+            }
+            while (b >= 0 && b != '\n' && b != '\r') {
+                line.write(b);
+                b = in.read();
+            }
+            if (b == '\r') {
+                int after = in.read();
+                if (after >= 0 && after != '\n') {
+                    in.unread(after);
+                }
+            }
+            number++;
+            try {
+                return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(line.toByteArray()))
+                        .toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new IllegalArgumentException(path + " line " + number + ": not UTF-8 text (" + e.getMessage()
+                        + "); the file must be UTF-8");
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
         }
     }
 
@@ -210,43 +256,80 @@ public final class Readers {
         return idx;
     }
 
-    private static SourceRecord parseCsvColumns(SourceFile f, long row, String[] fields, int[] columns, Encoding enc,
-                                                Options opt) {
+    /**
+     * One CSV record: the label (when there is a label column) and the values of {@code columns} (null: every field
+     * but the label, in order). A bad field makes the record bad, named by its column in the file.
+     */
+    private static SourceRecord parseCsv(SourceFile f, long row, String[] fields, int[] columns, Encoding enc,
+                                         Options opt) {
         int label = -1;
-        if (opt.labelColumn() >= 0) {
-            if (opt.labelColumn() >= fields.length) {
-                return SourceRecord.bad(f, row, -1, "no label column " + (opt.labelColumn() + 1) + " (only "
+        int labelColumn = opt.labelColumn();
+        if (labelColumn >= 0) {
+            if (labelColumn >= fields.length) {
+                return SourceRecord.bad(f, row, -1, "no label column " + (labelColumn + 1) + " (only "
                         + fields.length + " fields)");
             }
-            try {
-                label = labelOf(fields[opt.labelColumn()].trim());
-            } catch (NumberFormatException e) {
-                return SourceRecord.bad(f, row, opt.labelColumn(), "label is not an integer: '"
-                        + fields[opt.labelColumn()].trim() + "'");
+            String text = fields[labelColumn].trim();
+            label = labelOf(text);
+            if (label < 0) {
+                return SourceRecord.bad(f, row, labelColumn, "label '" + text + "' is not a class index (an integer"
+                        + " 0.." + MAX_LABEL + ")");
             }
         }
-        double[] values = new double[columns.length];
-        for (int i = 0; i < columns.length; i++) {
-            int c = columns[i];
+        int[] cols = columns;
+        if (cols == null) {
+            cols = java.util.stream.IntStream.range(0, fields.length).filter(c -> c != labelColumn).toArray();
+        }
+        double[] values = new double[cols.length];
+        for (int i = 0; i < cols.length; i++) {
+            int c = cols[i];
             if (c >= fields.length) {
                 return SourceRecord.bad(f, row, c, "missing: the row has only " + fields.length + " fields");
             }
-            String s = fields[c].trim();
-            try {
-                values[i] = Double.parseDouble(s);
-            } catch (NumberFormatException e) {
-                return SourceRecord.bad(f, row, c, "not a number: '" + s + "'");
+            String text = fields[c].trim();
+            Double v = number(text);
+            if (v == null) {
+                return SourceRecord.bad(f, row, c, "not a number: '" + text + "'");
             }
+            if (!enc.real() && v == Math.rint(v) && !wholeNumber(text)) {
+                return SourceRecord.bad(f, row, c, "non-integer value '" + text + "' (integer data holds whole"
+                        + " numbers; it is not rounded)");
+            }
+            values[i] = v;
         }
-        return enc.encode(f, row, values, label);
+        return enc.encode(f, row, values, label, cols);
     }
 
-    private static int labelOf(String s) {
-        double v = Double.parseDouble(s);
-        if (v != Math.rint(v) || v < 0 || v > Integer.MAX_VALUE) {
-            throw new NumberFormatException(s);
+    /** The largest label: 1 + the largest label is the number of classes, an int. */
+    static final int MAX_LABEL = Integer.MAX_VALUE - 1;
+    /** Decimal notation, and the words Java writes for non-finite values (which the encoding then rejects). */
+    private static final java.util.regex.Pattern NUMBER = java.util.regex.Pattern.compile(
+            "[+-]?(NaN|Infinity|(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?)");
+
+    /** The value of a decimal text, or null when it is none (Java's own parser would also take "1d" or "0x1p3"). */
+    static Double number(String text) {
+        return NUMBER.matcher(text).matches() ? Double.parseDouble(text) : null;
+    }
+
+    /** Whether a decimal text is exactly a whole number (12.0 and 1e2 are; 12.5 and 12.0000000000000001 are not). */
+    static boolean wholeNumber(String text) {
+        if (text.indexOf('.') < 0 && text.indexOf('e') < 0 && text.indexOf('E') < 0) {
+            return true;
         }
-        return (int) v;
+        try {
+            return new java.math.BigDecimal(text).stripTrailingZeros().scale() <= 0;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** A label's class index: an exact whole number in 0..{@link #MAX_LABEL}, else -1. */
+    static int labelOf(String text) {
+        Double v = number(text);
+        if (v == null || !(v >= 0 && v <= MAX_LABEL) || !wholeNumber(text)) {
+            return -1;
+        }
+        return (int) (double) v;
     }
 
     /**
@@ -277,11 +360,29 @@ public final class Readers {
         }
     }
 
-    /** The whole of a text file, decoded as UTF-8 (gzip is recognized). */
+    /**
+     * The whole of a text file, decoded as UTF-8 (gzip is recognized). Bytes that are not UTF-8 fail the file, naming
+     * the byte offset and line: they are never replaced by U+FFFD.
+     */
     public static String readAll(String path, Configuration conf) throws IOException {
+        byte[] bytes;
         try (InputStream in = open(path, conf)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            bytes = in.readAllBytes();
         }
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+        java.nio.CharBuffer chars = java.nio.CharBuffer.allocate(bytes.length);
+        java.nio.charset.CoderResult result = StandardCharsets.UTF_8.newDecoder().decode(buf, chars, true);
+        if (result.isError()) {
+            int at = buf.position();
+            long line = 1;
+            for (int i = 0; i < at; i++) {
+                line += bytes[i] == '\n' ? 1 : 0;
+            }
+            throw new IllegalArgumentException(path + ": not UTF-8 text: " + (result.isMalformed() ? "malformed"
+                    : "unmappable") + " bytes at byte offset " + at + " (line " + line + ", character "
+                    + chars.position() + " of the file); fix or re-encode the file");
+        }
+        return chars.flip().toString();
     }
 
     private static int[] vocabularyIndex(String vocabulary) {
@@ -295,30 +396,6 @@ public final class Readers {
 
     static String describeChar(char ch) {
         return ch >= 32 && ch < 127 ? "'" + ch + "'" : String.format("U+%04X", (int) ch);
-    }
-
-    private static SourceRecord parseCsvLine(SourceFile f, long row, String[] fields, Encoding enc, Options opt) {
-        int label = -1;
-        int n = fields.length - (opt.labelColumn() >= 0 ? 1 : 0);
-        if (opt.labelColumn() >= fields.length) {
-            return SourceRecord.bad(f, row, -1, "no label column " + (opt.labelColumn() + 1) + " (only "
-                    + fields.length + " fields)");
-        }
-        double[] values = new double[Math.max(n, 0)];
-        int j = 0;
-        for (int c = 0; c < fields.length; c++) {
-            String s = fields[c].trim();
-            try {
-                if (c == opt.labelColumn()) {
-                    label = (int) Double.parseDouble(s);
-                } else {
-                    values[j++] = Double.parseDouble(s);
-                }
-            } catch (NumberFormatException e) {
-                return SourceRecord.bad(f, row, c, "not a number: '" + s + "'");
-            }
-        }
-        return enc.encode(f, row, values, label);
     }
 
     private static void readParquet(SourceFile f, Encoding enc, Configuration conf, Consumer<SourceRecord> out)
@@ -345,45 +422,75 @@ public final class Readers {
                 if (g == null) {
                     break;
                 }
-                List<Double> values = new ArrayList<>(enc.width());
-                int[] label = {-1};
-                String problem = flatten(g, values, label);
+                Flat flat = new Flat(enc.width());
+                String problem = flatten(g, flat, true);
                 if (problem != null) {
-                    out.accept(SourceRecord.bad(f, row, -1, problem));
+                    out.accept(SourceRecord.bad(f, row, flat.problemColumn, problem));
                 } else {
-                    out.accept(enc.encode(f, row, values.stream().mapToDouble(Double::doubleValue).toArray(), label[0]));
+                    out.accept(enc.encode(f, row, flat.values.stream().mapToDouble(Double::doubleValue).toArray(),
+                            flat.label, flat.columns.stream().mapToInt(Integer::intValue).toArray()));
                 }
                 row++;
             }
         }
     }
 
-    /** Collects every numeric leaf of a record in schema order; a top-level {@code label} column is the label. */
-    private static String flatten(Group g, List<Double> values, int[] label) {
+    /**
+     * A Parquet record flattened: its numeric leaves in schema order with the column each came from (the position
+     * among all leaves of the record, the label's included, so that a bad value is named by where it is in the file),
+     * and the label.
+     */
+    private static final class Flat {
+        final List<Double> values;
+        final List<Integer> columns;
+        int label = -1;
+        int leaves;
+        int problemColumn = -1;
+
+        Flat(int width) {
+            values = new ArrayList<>(width);
+            columns = new ArrayList<>(width);
+        }
+    }
+
+    /**
+     * Collects every numeric leaf of a record in schema order; a top-level {@code label} column is the label, which must
+     * be present and a whole number 0..{@link #MAX_LABEL}. Returns the problem, or null.
+     */
+    private static String flatten(Group g, Flat flat, boolean top) {
         GroupType type = g.getType();
         for (int i = 0; i < type.getFieldCount(); i++) {
             Type field = type.getType(i);
             int reps = g.getFieldRepetitionCount(i);
+            boolean isLabel = top && field.getName().equals("label") && field.isPrimitive();
+            if (reps == 0 && field.isPrimitive()) {
+                flat.problemColumn = flat.leaves;
+                return isLabel ? "the label is null" : "column '" + field.getName() + "' is null";
+            }
             for (int r = 0; r < reps; r++) {
                 if (field.isPrimitive()) {
                     Double v = numeric(g, i, r, field.asPrimitiveType());
                     if (v == null) {
+                        flat.problemColumn = flat.leaves;
                         return "column '" + field.getName() + "' is not numeric";
                     }
-                    if (field.getName().equals("label") && label != null) {
-                        label[0] = (int) (double) v;
+                    if (isLabel) {
+                        if (!(v >= 0 && v <= MAX_LABEL && v == Math.rint(v))) {
+                            flat.problemColumn = flat.leaves;
+                            return "label " + v + " is not a class index (an integer 0.." + MAX_LABEL + ")";
+                        }
+                        flat.label = (int) (double) v;
                     } else {
-                        values.add(v);
+                        flat.values.add(v);
+                        flat.columns.add(flat.leaves);
                     }
+                    flat.leaves++;
                 } else {
-                    String p = flatten(g.getGroup(i, r), values, null);
+                    String p = flatten(g.getGroup(i, r), flat, false);
                     if (p != null) {
                         return p;
                     }
                 }
-            }
-            if (reps == 0 && field.isPrimitive() && !field.getName().equals("label")) {
-                return "column '" + field.getName() + "' is null";
             }
         }
         return null;

@@ -17,13 +17,16 @@ import org.chainrule.pipelines.Progress;
 import org.chainrule.pipelines.data.Domain;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Shards;
+import org.chainrule.pipelines.io.Artefact;
 import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.SavedModel;
 import org.chainrule.pipelines.spark.JobLabels;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -93,7 +96,7 @@ public final class Evaluate {
     /** Runs the evaluation; returns the summary written. */
     public static Map<String, Object> run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        Outputs.checkTarget(s.output(), s.overwrite(), hconf);
+        OutputGuard.claim(s.output(), Artefact.EVALUATION, List.of(s.model(), s.data()), s.overwrite(), hconf);
         Manifest manifest = Manifest.read(s.data(), hconf);
         SavedModel model = SavedModel.load(s.model(), false, hconf);
         checkCompatible(model.spec(), manifest, s.data());
@@ -121,12 +124,14 @@ public final class Evaluate {
         long start = System.nanoTime();
         Progress.say("evaluate", "scoring " + expected + " rows of " + s.data() + "/" + s.split() + " with " + s.model());
         JobLabels.describe(spark, "evaluate %s: score", s.split());
-        JavaRDD<Row> rows = Scorer.score(Shards.read(spark, s.data(), s.split(), manifest), payload, dims,
-                s.batchSize()).map(r -> RowFactory.create(r.rowId(), r.logProbNats(),
-                Units.bitsPerDim(-r.logProbNats(), dims)));
+        Shards.Tallied data = Shards.readTallied(spark, s.data(), s.split(), manifest);
+        JavaRDD<Row> rows = Scorer.score(data.rows(), payload, dims, s.batchSize()).map(r -> RowFactory.create(
+                r.rowId(), r.logProbNats(), Units.bitsPerDim(-r.logProbNats(), dims)));
         // every value is distinct: a dictionary would be built per column chunk only to be thrown away
         spark.createDataFrame(rows, SCHEMA).write().option("parquet.enable.dictionary", "false")
                 .parquet(staging + "/scores.parquet");
+        // the rows just scored are the rows prepare wrote, shard by shard, or nothing is committed
+        data.verify();
         double seconds = (System.nanoTime() - start) / 1e9;
 
         JobLabels.describe(spark, "evaluate %s: summary", s.split());
@@ -157,6 +162,7 @@ public final class Evaluate {
         summary.put("rowsPerSecond", count / seconds);
         Outputs.writeText(staging + "/summary.json", Json.render(summary),
                 spark.sparkContext().hadoopConfiguration());
+        Artefact.EVALUATION.mark(staging, spark.sparkContext().hadoopConfiguration());
         Progress.say("evaluate", String.format("%s/%s: mean NLL %.3f ± %.3f nats (%.4f bits/dim)%s over %d rows,"
                         + " %.0f rows/s -> %s", s.data(), s.split(), meanNll, stdErr, Units.bitsPerDim(meanNll, dims),
                 caveat == null ? "" : " [bound/estimate: see summary.json]", count, count / seconds, s.output()));

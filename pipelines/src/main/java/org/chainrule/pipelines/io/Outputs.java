@@ -3,13 +3,21 @@ package org.chainrule.pipelines.io;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Files and directories on any Hadoop filesystem, written so that readers see them complete or not at all: content
@@ -38,43 +46,99 @@ public final class Outputs {
     /** A fresh staging path next to {@code target} (same filesystem and directory, so the final rename is cheap). */
     public static String stagingPath(String target) {
         Path t = new Path(target);
-        return new Path(t.getParent(), "." + t.getName() + ".staging-" + UUID.randomUUID()).toString();
+        return new Path(t.getParent(), "." + t.getName() + STAGING + UUID.randomUUID()).toString();
     }
 
     /**
-     * Fails unless {@code target} is absent, or present and {@code overwrite} (then deletes it). Called before any work,
-     * so a job never runs for an hour and then refuses to write.
+     * Moves a finished staging path onto {@code target}, replacing what was there. The old target is first renamed to a
+     * hidden {@code .name.previous-*} sibling and deleted only after the new one is in place, so at every instant
+     * either the old or the new output exists under one of the two names; {@link #removeLeftovers} puts a previous
+     * one back if a kill fell between the two renames.
      */
-    public static void checkTarget(String target, boolean overwrite, Configuration conf) {
-        try {
-            FileSystem fs = fs(target, conf);
-            Path t = new Path(target);
-            if (fs.exists(t)) {
-                if (!overwrite) {
-                    throw new IllegalStateException("output " + target + " already exists; remove it or pass --overwrite");
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot check output " + target, e);
-        }
-    }
-
-    /** Moves a finished staging path onto {@code target}, replacing what was there. */
     public static void commit(String staging, String target, Configuration conf) {
         try {
             FileSystem fs = fs(target, conf);
             Path t = new Path(target);
-            if (fs.exists(t) && !fs.delete(t, true)) {
-                throw new IOException("cannot delete old " + target);
-            }
             if (t.getParent() != null) {
                 fs.mkdirs(t.getParent());
             }
-            if (!fs.rename(new Path(staging), t)) {
-                throw new IOException("rename " + staging + " -> " + target + " failed");
+            if (!fs.exists(t)) {
+                if (!fs.rename(new Path(staging), t)) {
+                    throw new IOException("rename " + staging + " -> " + target + " failed");
+                }
+                return;
             }
+            Path previous = new Path(t.getParent(), "." + t.getName() + PREVIOUS + UUID.randomUUID());
+            if (!fs.rename(t, previous)) {
+                throw new IOException("cannot move the old " + target + " aside");
+            }
+            if (!fs.rename(new Path(staging), t)) {
+                fs.rename(previous, t);
+                throw new IOException("rename " + staging + " -> " + target + " failed; the old output is kept");
+            }
+            fs.delete(previous, true);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot commit output " + target, e);
+            throw new UncheckedIOException("cannot commit output " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static final String STAGING = ".staging-";
+    private static final String PREVIOUS = ".previous-";
+    /** {@code .NAME.staging-UUID} or {@code .NAME.previous-UUID}, and a local filesystem's {@code .crc} of either. */
+    private static final Pattern LEFTOVER = Pattern.compile(
+            "^\\.?\\.(.+)(\\.staging-|\\.previous-)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\\.crc)?$");
+
+    /**
+     * Tidies what killed jobs left beside {@code target}: staging paths are deleted; an old output moved aside by an
+     * interrupted {@link #commit} is moved back when {@code target} itself is missing, and deleted otherwise. Returns
+     * the leftovers removed or restored (for the log).
+     */
+    public static List<String> removeLeftovers(String target, Configuration conf) {
+        Path t = new Path(target);
+        return t.getParent() == null ? List.of() : tidy(t.getParent(), t.getName(), conf);
+    }
+
+    /** {@link #removeLeftovers} for every output directly inside {@code dir} (a run directory on resume). */
+    public static List<String> removeLeftoversInside(String dir, Configuration conf) {
+        return tidy(new Path(dir), null, conf);
+    }
+
+    private static List<String> tidy(Path dir, String onlyName, Configuration conf) {
+        List<String> done = new ArrayList<>();
+        try {
+            FileSystem fs = fs(dir.toString(), conf);
+            if (!fs.isDirectory(dir)) {
+                return done;
+            }
+            Map<String, List<FileStatus>> previous = new TreeMap<>();
+            for (FileStatus st : fs.listStatus(dir)) {
+                Matcher m = LEFTOVER.matcher(st.getPath().getName());
+                if (!m.matches() || onlyName != null && !m.group(1).equals(onlyName)) {
+                    continue;
+                }
+                if (m.group(2).equals(PREVIOUS) && m.group(3) == null) {
+                    previous.computeIfAbsent(m.group(1), k -> new ArrayList<>()).add(st);
+                } else if (fs.delete(st.getPath(), true)) {
+                    done.add("removed " + st.getPath());
+                }
+            }
+            for (Map.Entry<String, List<FileStatus>> e : previous.entrySet()) {
+                Path target = new Path(dir, e.getKey());
+                List<FileStatus> old = new ArrayList<>(e.getValue());
+                old.sort(Comparator.comparingLong(FileStatus::getModificationTime).reversed());
+                if (!fs.exists(target) && fs.rename(old.get(0).getPath(), target)) {
+                    done.add("restored " + target + " from an interrupted replacement");
+                    old.remove(0);
+                }
+                for (FileStatus st : old) {
+                    if (fs.delete(st.getPath(), true)) {
+                        done.add("removed " + st.getPath());
+                    }
+                }
+            }
+            return done;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot tidy leftovers in " + dir + ": " + e.getMessage(), e);
         }
     }
 

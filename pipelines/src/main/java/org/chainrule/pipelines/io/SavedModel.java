@@ -69,6 +69,7 @@ public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Domain domai
             doc.put("settings", settings);
             doc.put("provenance", provenance);
             Outputs.writeText(staging + "/" + DESCRIPTION, Json.render(doc), conf);
+            Artefact.MODEL.mark(staging, conf);
             return null;
         });
     }
@@ -79,8 +80,9 @@ public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Domain domai
             throw new IllegalArgumentException("not a chainrule model directory (no " + DESCRIPTION + "): " + dir);
         }
         Config doc = Json.parse(Outputs.readText(dir + "/" + DESCRIPTION, conf), dir + "/" + DESCRIPTION);
-        ModelSpec spec = ModelSpec.fromConfig(doc.getConfig("spec"));
+        ModelSpec spec = ModelChecks.spec(doc, dir + "/" + DESCRIPTION);
         MultiLayerNetwork net = restore(Outputs.readBytes(dir + "/" + NETWORK, conf), withUpdater, dir + "/" + NETWORK);
+        ModelChecks.checkSpecFits(spec, net.getLayerWiseConfigurations(), dir + "/" + DESCRIPTION, dir + "/" + NETWORK);
         Domain domain = doc.hasPath("data") ? Domain.fromConfig(doc.getConfig("data"), spec.levels()) : Domain.of(spec);
         return new SavedModel(spec, net, domain, doc.getConfig("settings").root().unwrapped(),
                 doc.getConfig("provenance").root().unwrapped());
@@ -97,21 +99,33 @@ public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Domain domai
         }
     }
 
-    /** Restores a network zip after checking it holds only JSON and binary arrays. */
+    /**
+     * Restores a network zip after checking it holds only JSON and binary arrays, and that its configuration declares
+     * no more parameters than its coefficients hold (so an edited configuration cannot make DL4J allocate terabytes).
+     */
     public static MultiLayerNetwork restore(byte[] zip, boolean withUpdater, String origin) {
         try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
             ZipEntry e;
             int entries = 0;
+            String configuration = null;
+            long coefficientBytes = 0;
             while ((e = in.getNextEntry()) != null) {
                 entries++;
                 if (!ALLOWED_ENTRIES.contains(e.getName())) {
                     throw new IllegalArgumentException(origin + ": unexpected entry '" + e.getName()
                             + "' in a network archive; refusing to load it");
                 }
+                if (e.getName().equals("configuration.json")) {
+                    configuration = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                } else if (e.getName().equals("coefficients.bin")) {
+                    coefficientBytes = in.transferTo(java.io.OutputStream.nullOutputStream());
+                }
             }
-            if (entries == 0) {
-                throw new IllegalArgumentException(origin + ": not a network archive (empty or not a zip)");
+            if (entries == 0 || configuration == null) {
+                throw new IllegalArgumentException(origin + ": not a network archive (empty, not a zip, or no"
+                        + " configuration.json)");
             }
+            ModelChecks.checkArchive(configuration, coefficientBytes, origin);
             return ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(zip), withUpdater);
         } catch (IOException e) {
             throw new IllegalArgumentException(origin + ": corrupt network archive: " + e.getMessage(), e);

@@ -14,7 +14,9 @@ import org.chainrule.pipelines.data.Example;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Shards;
 import org.chainrule.pipelines.evaluate.Evaluate;
+import org.chainrule.pipelines.io.Artefact;
 import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.Pictures;
 import org.chainrule.pipelines.io.SavedModel;
@@ -65,7 +67,7 @@ public final class Interpolate {
     /** Runs the interpolation on the driver (two images need no cluster); returns its summary. */
     public static Map<String, Object> run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        Outputs.checkTarget(s.output(), s.overwrite(), hconf);
+        OutputGuard.claim(s.output(), Artefact.INTERPOLATION, List.of(s.model(), s.data()), s.overwrite(), hconf);
         SavedModel model = SavedModel.load(s.model(), false, hconf);
         Manifest manifest = Manifest.read(s.data(), hconf);
         Evaluate.checkCompatible(model.spec(), manifest, s.data());
@@ -126,6 +128,7 @@ public final class Interpolate {
             summary.put("latent", "z(a) = (1 - a) z(first) + a z(second), decoded; the ends are the two images"
                     + " encoded and decoded again");
             Outputs.writeText(staging + "/summary.json", Json.render(summary), hconf);
+            Artefact.INTERPOLATION.mark(staging, hconf);
             Progress.say("interpolate", "strip of " + s.steps() + " images -> " + s.output() + "/interpolation.png");
             return summary;
         });

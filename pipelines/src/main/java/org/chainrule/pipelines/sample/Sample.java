@@ -19,7 +19,9 @@ import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Shards;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.chainrule.pipelines.io.Artefact;
 import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.Pictures;
 import org.chainrule.pipelines.io.SavedModel;
@@ -90,7 +92,8 @@ public final class Sample {
     /** Runs the sampler; returns its summary. */
     public static Map<String, Object> run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        Outputs.checkTarget(s.output(), s.overwrite(), hconf);
+        OutputGuard.claim(s.output(), Artefact.SAMPLES, s.completion() == null ? List.of(s.model())
+                : List.of(s.model(), s.completion().data()), s.overwrite(), hconf);
         SavedModel model = SavedModel.load(s.model(), false, hconf);
         int classes = model.spec().contextSize();
         if (classes == 0 && !s.labels().isEmpty()) {
@@ -239,6 +242,7 @@ public final class Sample {
             summary.put("text", "samples.txt (the first " + texts.size() + " samples as text)");
         }
         Outputs.writeText(staging + "/summary.json", Json.render(summary), hconf);
+        Artefact.SAMPLES.mark(staging, hconf);
         Progress.say("sample", String.format("%d samples in %s (%.1f samples/s) -> %s", count,
                 Progress.duration(seconds), count / seconds, s.output()));
         return summary;

@@ -11,8 +11,12 @@ import org.apache.spark.sql.execution.datasources.LogicalRelation;
 import org.apache.spark.sql.functions;
 import org.chainrule.models.Units;
 import org.chainrule.pipelines.Progress;
+import org.chainrule.pipelines.data.Manifest;
+import org.chainrule.pipelines.data.Shards;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.Artefact;
+import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.spark.JobLabels;
 import org.chainrule.pipelines.io.SavedModel;
@@ -90,13 +94,15 @@ public final class Score {
     /** Runs the scoring; returns the summary written. */
     public static Map<String, Object> run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        Outputs.checkTarget(s.output(), s.overwrite(), hconf);
+        List<String> inputs = s.format().equals("table") ? List.of(s.model()) : List.of(s.model(), s.input());
+        OutputGuard.claim(s.output(), Artefact.SCORES, inputs, s.overwrite(), hconf);
         DensityScorer scorer = DensityScorer.of(SavedModel.load(s.model(), false, hconf), s.model())
                 .setInputCols(s.columns().toArray(String[]::new)).setBinarize(s.binarize())
                 .setBatchSize(s.batchSize());
         if (!s.labelColumn().isEmpty()) {
             scorer.setLabelCol(s.labelColumn());
         }
+        verifyPreparedSplit(spark, s);
         Dataset<Row> input = read(spark, s);
         List<String> inputPartitions = inputPartitions(spark, input, s);
         List<String> keep = keptColumns(s.keep(), input, inputPartitions);
@@ -125,6 +131,7 @@ public final class Score {
         String scores = staging + "/scores.parquet";
         JobLabels.describe(spark, "score %s: score", s.input());
         scored.write().partitionBy(partitionBy.toArray(String[]::new)).parquet(scores);
+        Artefact.SCORES.mark(staging, spark.sparkContext().hadoopConfiguration());
         double seconds = (System.nanoTime() - start) / 1e9;
 
         JobLabels.describe(spark, "score %s: summary", s.input());
@@ -174,6 +181,31 @@ public final class Score {
                         Units.bitsPerDim(meanNll, dims), caveat == null ? "" : " [bound/estimate: see summary.json]"),
                 count / seconds, s.output()));
         return summary;
+    }
+
+    /**
+     * When the input is a split of a dataset that {@code prepare} wrote (a Parquet directory whose parent holds
+     * {@code manifest.json} listing it), checks its shards against the manifest's checksums before scoring, as
+     * train and evaluate do: a changed or damaged shard fails naming the split and the shard.
+     */
+    static void verifyPreparedSplit(SparkSession spark, Settings s) {
+        if (!s.format().equals("parquet")) {
+            return;
+        }
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        org.apache.hadoop.fs.Path split = new org.apache.hadoop.fs.Path(s.input());
+        org.apache.hadoop.fs.Path dir = split.getParent();
+        try {
+            if (dir == null || !dir.getFileSystem(hconf).exists(new org.apache.hadoop.fs.Path(dir, "manifest.json"))) {
+                return;
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot look for a manifest beside " + s.input(), e);
+        }
+        Manifest manifest = Manifest.read(dir.toString(), hconf);
+        if (manifest.splits().containsKey(split.getName())) {
+            Shards.verify(spark, dir.toString(), split.getName(), manifest);
+        }
     }
 
     /** The input as Spark reads it; nothing is read yet except what schema inference needs. */

@@ -30,7 +30,8 @@ import java.util.Map;
  *   <li>OpenMP's thread count for the calling thread ({@code omp_set_num_threads} sets a per-thread value), which
  *       oneDNN's convolutions and LSTM cells use.
  * </ul>
- * On the CUDA backend nothing is changed: there these settings mean kernel launch sizes, not CPU threads.
+ * On the CUDA backend these settings are left alone (there they mean kernel launch sizes, not CPU threads); instead
+ * the task's thread is put on the GPU Spark assigned to the task ({@link TaskDevice}).
  *
  * <p>Enabled with {@code spark.plugins=org.chainrule.pipelines.spark.TaskThreads}; the jobs add it for you
  * ({@link #enable}). Work outside tasks (the driver's own ND4J calls) keeps ND4J's defaults or {@code OMP_NUM_THREADS}.
@@ -72,6 +73,7 @@ public final class TaskThreads implements SparkPlugin {
                 TaskContext task = TaskContext.get();
                 if (task != null) {
                     apply(task.cpus());
+                    TaskDevice.place(task);
                 }
             }
         };

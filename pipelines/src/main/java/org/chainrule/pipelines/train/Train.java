@@ -22,7 +22,9 @@ import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Shards;
 import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.evaluate.Scorer;
+import org.chainrule.pipelines.io.Artefact;
 import org.chainrule.pipelines.io.Json;
+import org.chainrule.pipelines.io.OutputGuard;
 import org.chainrule.pipelines.io.Outputs;
 import org.chainrule.pipelines.io.Pictures;
 import org.chainrule.pipelines.io.SavedModel;
@@ -76,10 +78,20 @@ public final class Train {
      * @param resume    continue from {@code output/checkpoint}
      * @param overwrite replace an existing run directory (when not resuming)
      * @param record    the full settings, stored with the model
+     * @param allowChangedSettings on resume, continue with settings that differ from the checkpoint's (seed, learning
+     *                  rate, batch size, workers, averaging, evaluation subsets, data) instead of refusing; the new
+     *                  ones are recorded as a new segment of epochs (see {@link RunSettings})
      */
     public record Settings(String data, String output, ModelSpec spec, TrainingRecipe recipe, Schedule schedule,
                            Averaging averaging, Scoring scoring, boolean resume, boolean overwrite,
-                           Map<String, Object> record) {
+                           Map<String, Object> record, boolean allowChangedSettings) {
+        /** Settings that refuse a resume with changed settings. */
+        public Settings(String data, String output, ModelSpec spec, TrainingRecipe recipe, Schedule schedule,
+                        Averaging averaging, Scoring scoring, boolean resume, boolean overwrite,
+                        Map<String, Object> record) {
+            this(data, output, spec, recipe, schedule, averaging, scoring, resume, overwrite, record, false);
+        }
+
         /** The run's root seed. */
         public long seed() {
             return recipe.seed();
@@ -87,7 +99,14 @@ public final class Train {
 
         /** The same run with other resume and overwrite flags. */
         public Settings withFlags(boolean resume, boolean overwrite) {
-            return new Settings(data, output, spec, recipe, schedule, averaging, scoring, resume, overwrite, record);
+            return new Settings(data, output, spec, recipe, schedule, averaging, scoring, resume, overwrite, record,
+                    allowChangedSettings);
+        }
+
+        /** The same run with {@code allowChangedSettings} set. */
+        public Settings withAllowChangedSettings(boolean allow) {
+            return new Settings(data, output, spec, recipe, schedule, averaging, scoring, resume, overwrite, record,
+                    allow);
         }
     }
 
@@ -164,16 +183,46 @@ public final class Train {
     /** Training rows a model with data-dependent initialisation (actnorm) sees before its first step. */
     static final int DATA_INIT_ROWS = 512;
 
-    /** Runs (or resumes) training; returns the run summary. */
+    /**
+     * Runs (or resumes) training; returns the run summary.
+     *
+     * <p>A new run is trained in place, so that {@code --resume} can continue it after a stop. With
+     * {@code --overwrite} on an existing run, the new run is trained at a hidden staging path beside the old one,
+     * which stays untouched until the new run is complete and then is replaced by it in one rename: a kill at any
+     * point leaves the old run as it was (and its checkpoint resumable); the next train on that output removes the
+     * killed replacement. {@code --resume} always continues the run at the output itself (and ignores
+     * {@code --overwrite}).
+     */
     public static Map<String, Object> run(SparkSession spark, Settings s) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Manifest manifest = Manifest.read(s.data(), hconf);
         Evaluate.checkCompatible(s.spec(), manifest, s.data());
-        String checkpoint = s.output() + "/" + CHECKPOINT;
+        if (s.resume()) {
+            OutputGuard.checkApartFromInputs(s.output(), Artefact.RUN, List.of(s.data()), hconf);
+            List<String> tidied = new ArrayList<>(Outputs.removeLeftovers(s.output(), hconf));
+            tidied.addAll(Outputs.removeLeftoversInside(s.output(), hconf));
+            tidied.forEach(line -> Progress.say("train", "leftover of an interrupted job: " + line));
+            return train(spark, s, manifest, s.output());
+        }
+        if (!OutputGuard.claim(s.output(), Artefact.RUN, List.of(s.data()), s.overwrite(), hconf)) {
+            return train(spark, s, manifest, s.output());
+        }
+        Progress.say("train", "--overwrite: the new run is trained beside " + s.output()
+                + ", which stays as it is until the new run is complete");
+        return Outputs.staged(s.output(), hconf, staging -> train(spark, s, manifest, staging));
+    }
+
+    /** Trains (or resumes) into {@code dir}: the output itself, or the staging path of a replacement. */
+    private static Map<String, Object> train(SparkSession spark, Settings s, Manifest manifest, String dir) {
+        Configuration hconf = spark.sparkContext().hadoopConfiguration();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        String checkpoint = dir + "/" + CHECKPOINT;
+        int workers = s.averaging().workers() > 0 ? s.averaging().workers() : jsc.defaultParallelism();
+        Map<String, Object> now = RunSettings.of(s, workers, manifest, 1);
 
         MultiLayerNetwork net;
         List<EpochMetrics> history = new ArrayList<>();
+        List<Map<String, Object>> segments = new ArrayList<>();
         if (s.resume()) {
             if (!Outputs.exists(checkpoint + "/" + SavedModel.DESCRIPTION, hconf)) {
                 throw new IllegalArgumentException("nothing to resume: no checkpoint in " + s.output());
@@ -186,18 +235,18 @@ public final class Train {
             net = saved.network();
             Config state = Json.parse(Outputs.readText(checkpoint + "/" + STATE, hconf), checkpoint + "/" + STATE);
             state.getConfigList("history").forEach(c -> history.add(EpochMetrics.of(c)));
+            segments.addAll(RunSettings.recorded(state, saved));
+            resumeSettings(s, segments, now, history.size(), net);
             Progress.say("train", "resuming " + s.output() + " after epoch " + history.size());
         } else {
-            Outputs.checkTarget(s.output(), s.overwrite(), hconf);
-            Outputs.deleteQuietly(s.output(), hconf);
             net = new MultiLayerNetwork(s.spec().trainingConfiguration(
                     s.recipe()));
             net.init();
+            segments.add(now);
         }
 
         int dims = manifest.dims();
         JobLabels.describe(spark, "train: read data");
-        int workers = s.averaging().workers() > 0 ? s.averaging().workers() : jsc.defaultParallelism();
         JavaRDD<Example> train = Shards.read(spark, s.data(), "train", manifest).persist(StorageLevel.MEMORY_AND_DISK_SER());
         JavaRDD<Example> valid = Shards.read(spark, s.data(), "valid", manifest).persist(StorageLevel.MEMORY_AND_DISK_SER());
         long trainRows = manifest.split("train", s.data()).rows();
@@ -256,16 +305,18 @@ public final class Train {
                 JobLabels.describe(spark, "train epoch %d/%d: save checkpoint and metrics", epoch + 1,
                         s.schedule().epochs());
                 Map<String, Object> provenance = provenance(s, manifest, history.size());
+                provenance.put("settingsByEpoch", segments);
                 SavedModel current = new SavedModel(s.spec(), net, manifest.domain(), s.record(), provenance);
                 if (improved) {
                     best = validNll;
                     sinceBest = 0;
-                    current.save(s.output() + "/" + MODEL, hconf);
+                    current.save(dir + "/" + MODEL, hconf);
                 } else {
                     sinceBest++;
                 }
-                current.save(checkpoint, Map.of(STATE, stateJson(history)), hconf);
-                writeMetrics(spark, s.output(), history, dims, hconf);
+                current.save(checkpoint, Map.of(STATE, stateJson(history, segments)), hconf);
+                Artefact.RUN.mark(dir, hconf);
+                writeMetrics(spark, dir, history, dims, hconf);
                 Progress.say("train", String.format("epoch %d/%d done in %s | %.0f ex/s | train NLL %.3f | valid NLL"
                                 + " %.3f nats (%.4f bits/dim)%s", epoch + 1, s.schedule().epochs(), Progress.duration(seconds),
                         trainRows / seconds, trainNll, validNll, Units.bitsPerDim(validNll, dims),
@@ -280,7 +331,8 @@ public final class Train {
             summary.put("validRowsScored", validScored);
             summary.put("history", history.stream().map(EpochMetrics::toMap).toList());
             summary.put("averagingTimes", averagingTimes); // this session's epochs: where each round's time went
-            Outputs.writeBytesAtomically(s.output() + "/train-summary.json",
+            summary.put("settingsByEpoch", segments);
+            Outputs.writeBytesAtomically(dir + "/train-summary.json",
                     Json.render(summary).getBytes(java.nio.charset.StandardCharsets.UTF_8), hconf);
             Progress.say("train", String.format("finished: best valid NLL %.3f nats; model %s/%s; curve %s/loss-curve.png",
                     best, s.output(), MODEL, s.output()));
@@ -349,11 +401,53 @@ public final class Train {
         return rounds;
     }
 
-    private static String stateJson(List<EpochMetrics> history) {
+    private static String stateJson(List<EpochMetrics> history, List<Map<String, Object>> segments) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("epochsDone", history.size());
         m.put("history", history.stream().map(EpochMetrics::toMap).toList());
+        m.put("settings", segments);
         return Json.render(m);
+    }
+
+    /**
+     * Compares the settings of a resume with the checkpoint's last recorded ones: refuses a difference, naming each
+     * setting, unless {@code allowChangedSettings}; then the new settings start a new segment at the next epoch (and
+     * a new step size is put into the restored optimizer, whose configuration would otherwise keep the old one).
+     * Settings a restored optimizer cannot take are refused even then.
+     */
+    private static void resumeSettings(Settings s, List<Map<String, Object>> segments, Map<String, Object> now,
+                                       int epochsDone, MultiLayerNetwork net) {
+        Map<String, Object> last = segments.get(segments.size() - 1);
+        List<String> fixed = RunSettings.changes(last, now, false);
+        List<String> changed = RunSettings.changes(last, now, true);
+        List<String> unknown = RunSettings.unknown(last);
+        if (!unknown.isEmpty()) {
+            Progress.say("train", "the checkpoint of " + s.output() + " predates recorded settings; not checked: "
+                    + String.join(", ", unknown));
+        }
+        if (!fixed.isEmpty()) {
+            throw new IllegalArgumentException("cannot resume " + s.output() + " with another optimizer setup (the"
+                    + " restored optimizer keeps its own; even --allow-changed-settings cannot change it):\n  "
+                    + String.join("\n  ", fixed) + (changed.isEmpty() ? "" : "\n  " + String.join("\n  ", changed))
+                    + "\nresume with the run's settings, or train a new run");
+        }
+        if (changed.isEmpty()) {
+            return;
+        }
+        if (!s.allowChangedSettings()) {
+            throw new IllegalArgumentException("cannot resume " + s.output() + " with settings that change what its"
+                    + " epochs compute:\n  " + String.join("\n  ", changed) + "\nresume with the run's settings, or"
+                    + " pass --allow-changed-settings to continue with the new ones from epoch " + (epochsDone + 1)
+                    + " (the run then records which settings produced which epochs)");
+        }
+        Progress.say("train", "--allow-changed-settings: from epoch " + (epochsDone + 1) + ": "
+                + String.join("; ", changed));
+        Map<String, Object> next = new LinkedHashMap<>(now);
+        next.put("fromEpoch", epochsDone + 1);
+        segments.add(next);
+        if (RunSettings.stepSizeChanged(last, now)) {
+            RunSettings.useStepSizeOf(net, s.spec().trainingConfiguration(s.recipe()));
+        }
     }
 
     private static Map<String, Object> provenance(Settings s, Manifest manifest, int epochs) {
