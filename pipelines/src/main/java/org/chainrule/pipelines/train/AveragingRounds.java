@@ -186,7 +186,8 @@ public final class AveragingRounds implements AutoCloseable {
             jsc.setLocalProperty(RoundTaskListener.PROPERTY, listener.mark(epoch));
             WorkerReport[] reports;
             try {
-                reports = (WorkerReport[]) jsc.sc().runJob(shuffled.rdd(), new RoundTask(setup, broadcast, order, round),
+                reports = (WorkerReport[]) jsc.sc().runJob(shuffled.rdd(),
+                        new RoundTask(setup, broadcast, order, round),
                         JavaConverters.asScalaBuffer(partitions).toSeq(), REPORT);
             } finally {
                 jsc.setLocalProperty(RoundTaskListener.PROPERTY, null);

@@ -27,7 +27,8 @@ import java.io.Serializable;
 public record EpochOrder(long rows, int workers, int batchSize, int frequency, long epochSeed) implements Serializable {
     public EpochOrder {
         if (rows < 1 || workers < 1 || batchSize < 1 || frequency < 1) {
-            throw new IllegalArgumentException("rows, workers, batch size and averaging frequency must be positive, got "
+            throw new IllegalArgumentException("rows, workers, batch size and averaging frequency must be positive,"
+                    + " got "
                     + rows + ", " + workers + ", " + batchSize + ", " + frequency);
         }
     }

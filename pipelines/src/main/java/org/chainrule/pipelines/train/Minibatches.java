@@ -25,8 +25,8 @@ record Minibatches(ModelSpec spec, Domain domain, int dims) implements Serializa
     DataSet of(List<Example> rows, int variant) {
         List<Example> batch = rows;
         if (rows.size() == 1) {
-            // ND4J's strided-slice backprop fails on a 1-row minibatch; two copies of the row have exactly the same mean
-            // loss and gradient
+            // ND4J's strided-slice backprop fails on a 1-row minibatch; two copies of the row have exactly the same
+            // mean loss and gradient
             batch = new ArrayList<>(rows);
             batch.add(rows.get(0));
         }

@@ -35,7 +35,8 @@ final class NetworkState {
         byte[] out = new byte[Math.toIntExact(HEADER_BYTES + 4 * (params.length() + nUpdater))];
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN).putInt(conf.getIterationCount())
-                .putInt(conf.getEpochCount()).putInt(Math.toIntExact(params.length())).putInt(Math.toIntExact(nUpdater));
+                .putInt(conf.getEpochCount()).putInt(Math.toIntExact(params.length()))
+                .putInt(Math.toIntExact(nUpdater));
         copy(params, out, HEADER_BYTES, true);
         if (updater != null) {
             copy(updater, out, HEADER_BYTES + 4 * (int) params.length(), true);
@@ -51,7 +52,8 @@ final class NetworkState {
         int nParams = in.getInt();
         int nUpdater = in.getInt();
         if (nParams != net.numParams()) {
-            throw new IllegalStateException("state holds " + nParams + " parameters, the network has " + net.numParams());
+            throw new IllegalStateException("state holds " + nParams + " parameters, the network has "
+                    + net.numParams());
         }
         INDArray updater = updaterState(net);
         long have = updater == null ? 0 : updater.length();

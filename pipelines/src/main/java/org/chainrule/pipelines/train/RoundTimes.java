@@ -89,10 +89,10 @@ public final class RoundTimes {
     public synchronized String describe() {
         double perRound = 1000.0 / Math.max(1, rounds);
         return String.format("%d rounds, ms per round: fit %.0f (mean task %.0f), batches %.0f, serialize %.0f,"
-                        + " broadcast %.0f + fetch %.0f, launch %.0f (per task: scheduler %.0f, deserialize %.0f, result"
-                        + " %.0f + fetch %.0f), aggregate %.0f, rebuild %.0f (%d builds), destroy %.0f; shuffle %.1f s"
-                        + " per epoch", rounds, fit * perRound, fitMeanTask * perRound, batches * perRound,
-                serialize * perRound, broadcastCreate * perRound, broadcastFetch * perRound, launch * perRound,
+                        + " broadcast %.0f + fetch %.0f, launch %.0f (per task: scheduler %.0f, deserialize %.0f,"
+                        + " result %.0f + fetch %.0f), aggregate %.0f, rebuild %.0f (%d builds), destroy %.0f;"
+                        + " shuffle %.1f s per epoch", rounds, fit * perRound, fitMeanTask * perRound,
+                batches * perRound, serialize * perRound, broadcastCreate * perRound, broadcastFetch * perRound, launch * perRound,
                 1000 * perTask(taskSchedulerDelay), 1000 * perTask(taskDeserialize),
                 1000 * perTask(taskResultSerialize), 1000 * perTask(taskResultFetch), aggregate * perRound,
                 rebuild * perRound, rebuilds, destroy * perRound, shuffle);
