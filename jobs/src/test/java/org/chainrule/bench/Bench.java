@@ -92,10 +92,12 @@ public final class Bench {
         System.out.printf("BENCH %s %.2f %s%n", name, value, unit);
     }
 
+    /** The median; of an even count, the mean of the middle two (as bench.sh takes the Spark epochs'). */
     static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
-        return s[s.length / 2];
+        int m = s.length / 2;
+        return s.length % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2;
     }
 
     private static void export(List<Example> rows, Path file) {
