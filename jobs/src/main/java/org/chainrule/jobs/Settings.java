@@ -297,8 +297,9 @@ public final class Settings {
         Score.Csv csv = new Score.Csv(root.bool("score.csv.header"), delimiter, root.bool("score.csv.infer-schema"));
         String output = root.string("score.output");
         check();
-        return new Score.Settings(model, input, format, columns, keep, label, partitionBy, binarize, batchSize, csv,
-                output, overwrite);
+        return Score.Settings.builder(model, input, output).format(format).columns(columns.toArray(String[]::new))
+                .keep(keep.toArray(String[]::new)).labelColumn(label).partitionBy(partitionBy.toArray(String[]::new))
+                .binarize(binarize).batchSize(batchSize).csv(csv).overwrite(overwrite).build();
     }
 
     /** Settings of the interpolate job. */

@@ -78,6 +78,96 @@ public final class Score {
             keep = List.copyOf(keep);
             partitionBy = List.copyOf(partitionBy);
         }
+
+        /**
+         * A builder for scoring {@code input} with the model at {@code model} into {@code output}; everything else
+         * keeps the default noted at its setter (the defaults of {@code reference.conf}).
+         */
+        public static Builder builder(String model, String input, String output) {
+            return new Builder(model, input, output);
+        }
+
+        /** Builds {@link Settings}. */
+        public static final class Builder {
+            private final String model;
+            private final String input;
+            private final String output;
+            private String format = "parquet";
+            private List<String> columns = List.of();
+            private List<String> keep = List.of("*");
+            private String labelColumn = "";
+            private List<String> partitionBy = List.of();
+            private String binarize = "auto";
+            private int batchSize = 1000;
+            private Csv csv = new Csv(true, ",", true);
+            private boolean overwrite;
+
+            private Builder(String model, String input, String output) {
+                this.model = model;
+                this.input = input;
+                this.output = output;
+            }
+
+            /** One of {@link #FORMATS} (default parquet). */
+            public Builder format(String v) {
+                format = v;
+                return this;
+            }
+
+            /** The value columns (required): names, ranges such as p0..p783, or one column of whole events. */
+            public Builder columns(String... v) {
+                columns = List.of(v);
+                return this;
+            }
+
+            /** Columns passed through (default {@code *}: all). */
+            public Builder keep(String... v) {
+                keep = List.of(v);
+                return this;
+            }
+
+            /** The class column of a label-conditional model (default none). */
+            public Builder labelColumn(String v) {
+                labelColumn = v;
+                return this;
+            }
+
+            /** Output partition columns (default: as the input). */
+            public Builder partitionBy(String... v) {
+                partitionBy = List.of(v);
+                return this;
+            }
+
+            /** One of {@link ValueRule#MODES} (default auto). */
+            public Builder binarize(String v) {
+                binarize = v;
+                return this;
+            }
+
+            /** Rows per forward pass (default 1000). */
+            public Builder batchSize(int v) {
+                batchSize = v;
+                return this;
+            }
+
+            /** CSV reading (default: header, comma, inferred schema). */
+            public Builder csv(Csv v) {
+                csv = v;
+                return this;
+            }
+
+            /** Replace an existing output of this kind (default false). */
+            public Builder overwrite(boolean v) {
+                overwrite = v;
+                return this;
+            }
+
+            /** The settings; the record checks the format. */
+            public Settings build() {
+                return new Settings(model, input, format, columns, keep, labelColumn, partitionBy, binarize, batchSize,
+                        csv, output, overwrite);
+            }
+        }
     }
 
     /**

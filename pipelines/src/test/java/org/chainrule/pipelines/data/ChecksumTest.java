@@ -137,8 +137,8 @@ class ChecksumTest {
 
         String scores = tmp.resolve("scores").toString();
         IllegalStateException score = assertThrows(IllegalStateException.class, () -> Score.run(spark,
-                new Score.Settings(model, copy.resolve("train").toString(), "parquet", List.of("x"),
-                        List.of("row_id"), "", List.of(), "auto", 64, new Score.Csv(true, ",", true), scores, false)));
+                Score.Settings.builder(model, copy.resolve("train").toString(), scores).columns("x").keep("row_id")
+                        .batchSize(64).build()));
         assertTrue(score.getMessage().contains(expected), score.getMessage());
         assertFalse(Files.exists(Path.of(scores)));
 

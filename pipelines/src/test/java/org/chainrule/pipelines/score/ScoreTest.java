@@ -141,8 +141,8 @@ class ScoreTest {
 
     static Score.Settings settings(String input, String format, List<String> keep, String binarize, String output,
                                    String modelDir) {
-        return new Score.Settings(modelDir, input, format, List.of("p0..p783"), keep, "", List.of(), binarize, 1000,
-                new Score.Csv(true, ",", true), output, false);
+        return Score.Settings.builder(modelDir, input, output).format(format).columns("p0..p783")
+                .keep(keep.toArray(String[]::new)).binarize(binarize).build();
     }
 
     /** Checks the scores against evaluate's and the kept columns against the input; returns the rows by id. */
@@ -276,8 +276,8 @@ class ScoreTest {
     @Test
     void aPreparedSplitsStoredBytesScoreAsEvaluateDid(@TempDir Path tmp) {
         String output = tmp.resolve("scored").toString();
-        Score.run(spark, new Score.Settings(model, data + "/test", "parquet", List.of("x"), List.of("row_id"), "",
-                List.of(), "auto", 64, new Score.Csv(true, ",", true), output, false));
+        Score.run(spark, Score.Settings.builder(model, data + "/test", output).columns("x").keep("row_id")
+                .batchSize(64).build());
         List<Row> out = spark.read().parquet(output + "/scores.parquet").collectAsList();
         assertEquals(300, out.size());
         for (Row r : out) {
@@ -304,16 +304,15 @@ class ScoreTest {
         spark.createDataFrame(rows().subList(0, 10), TABLE).write().parquet(input);
         String out = tmp.resolve("o").toString();
         IllegalArgumentException width = assertThrows(IllegalArgumentException.class, () -> Score.run(spark,
-                new Score.Settings(model, input, "parquet", List.of("p0..p782"), List.of("id"), "", List.of(), "auto",
-                        100, new Score.Csv(true, ",", true), out, false)));
+                Score.Settings.builder(model, input, out).columns("p0..p782").keep("id").batchSize(100).build()));
         assertTrue(width.getMessage().contains("783 input columns given") && width.getMessage().contains("784"),
                 width.getMessage());
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> Score.run(spark,
                 settings(input, "parquet", List.of("id", "colour"), "auto", out, model)));
         assertTrue(missing.getMessage().contains("no column colour"), missing.getMessage());
         IllegalArgumentException label = assertThrows(IllegalArgumentException.class, () -> Score.run(spark,
-                new Score.Settings(model, input, "parquet", List.of("p0..p783"), List.of("id"), "grp", List.of(),
-                        "auto", 100, new Score.Csv(true, ",", true), out, false)));
+                Score.Settings.builder(model, input, out).columns("p0..p783").keep("id").labelColumn("grp")
+                        .batchSize(100).build()));
         assertTrue(label.getMessage().contains("not conditioned"), label.getMessage());
         assertFalse(Files.exists(tmp.resolve("o")));
     }
