@@ -33,7 +33,7 @@ import java.util.List;
  * run: broadcast, one task per worker, collect, update on the driver, destroy the broadcast.
  *
  * <p>This replaces dl4j-spark's {@code ParameterAveragingTrainingMaster}, which chainrule used before. Measured on
- * MNIST MADE 784-500-784 with 2 executors x 1 core, that master spent about 1.6 s per round on 0.4 s of fitting per
+ * MNIST MADE 784-500-784 with 2 executors x 1 core, that master spent 1.0-2.4 s per round on 0.4-0.7 s of fitting per
  * worker (docs/throughput.md): a count job before every fit call, a Java-serialized network (configuration, parameters
  * and updater state as ND4J objects) fetched and deserialized by every task, results serialized the same way and
  * combined by a tree aggregation, and each call's minibatches held in memory as DataSets for the whole epoch. Here a
