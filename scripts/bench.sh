@@ -70,11 +70,13 @@ echo "bench: Spark standalone cluster, 2 workers x 1 core, parameter averaging e
 scripts/local-cluster.sh stop --port "$PORT" >/dev/null 2>&1 || true
 MASTER=$(scripts/local-cluster.sh start --workers 2 --cores 1 --memory 4g --port "$PORT" --webui-port 0)
 trap 'scripts/local-cluster.sh stop --port "$PORT" >/dev/null 2>&1 || true' EXIT
-# One OpenMP thread per executor. ND4J's task threads follow spark.task.cpus (1 here), but each executor's OpenMP
-# pool is sized at start-up by the machine's cores, and two 2-thread pools on 2 cores oversubscribe them: the same
-# training ran at 1,578 ex/s without this line and 4,260 ex/s with it (docs/throughput.md)
-SPARK_OPTS=(--master "$MASTER" --executor-memory 3g --conf spark.executorEnv.OMP_NUM_THREADS=1)
-scripts/submit.sh "${SPARK_OPTS[@]}" -- train -c "$CONF" --overwrite --set data="$OUT/data" \
+SPARK_OPTS=(--master "$MASTER" --executor-memory 3g)
+# Training: one OpenMP thread per executor. ND4J's task threads follow spark.task.cpus (1 here), but each executor's
+# OpenMP pool is sized at start-up by the machine's cores, and two 2-thread pools on 2 cores oversubscribe them: the
+# same training ran at 1,578 ex/s without this setting and 4,260 ex/s with it (docs/throughput.md). Scoring's large
+# matrix multiplies did not gain from it (evaluate of 500k rows: 22,306 rows/s without, 15,012 with).
+scripts/submit.sh "${SPARK_OPTS[@]}" --conf spark.executorEnv.OMP_NUM_THREADS=1 -- train -c "$CONF" --overwrite \
+  --set data="$OUT/data" \
   --set train.output="$OUT/run" --set train.epochs="$EPOCHS" --set train.workers=2 --set train.patience=0 \
   --set train.seed="$SEED" --set train.train-eval-rows=1000 > "$OUT/spark-train.log" 2>&1
 grep -E "\[train\] epoch [0-9]+(/[0-9]+ done| averaging)" "$OUT/spark-train.log"
