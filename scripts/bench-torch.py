@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""The PyTorch peer for scripts/bench.sh: the same MADE 784-500-784 (one mask, natural ordering), Adam 1e-3,
-batch 100, on the same rows, exported by bench.sh as raw uint8 bytes (rows x 784). Prints BENCH lines."""
+"""The PyTorch peer for scripts/bench.sh: the same MADE 784-500-784 (one mask, natural ordering), Adam, batch 100,
+on the same rows, exported by bench.sh as raw uint8 bytes (rows x 784), and torch's fp32 matrix multiply.
+Usage: bench-torch.py ROWS_FILE THREADS [LEARNING_RATE]. Prints BENCH lines."""
 import sys
 import time
 
@@ -8,8 +9,27 @@ import numpy as np
 import torch
 
 rows_path, threads = sys.argv[1], int(sys.argv[2])
+learning_rate = float(sys.argv[3]) if len(sys.argv) > 3 else 1e-3
 torch.set_num_threads(threads)
 torch.manual_seed(1)
+
+
+def median(v):
+    return sorted(v)[len(v) // 2]
+
+
+for n in (1024, 2048):
+    a, b, c = torch.rand(n, n), torch.rand(n, n), torch.empty(n, n)
+    reps = 2 if n >= 2048 else 5
+    rates = []
+    for i in range(9):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            torch.mm(a, b, out=c)
+        if i >= 2:
+            rates.append(reps * 2 * n ** 3 / (time.perf_counter() - t0) / 1e9)
+    print("BENCH torch_gemm_fp32_%d %.1f GFLOP/s" % (n, median(rates)))
+
 x_all = torch.from_numpy(np.fromfile(rows_path, dtype=np.uint8).reshape(-1, 784).astype(np.float32))
 D, H = 784, 500
 deg_in = torch.arange(1, D + 1)
@@ -20,7 +40,7 @@ w1 = torch.nn.Parameter(torch.randn(D, H) * (2.0 / (D + H)) ** 0.5)
 b1 = torch.nn.Parameter(torch.zeros(H))
 w2 = torch.nn.Parameter(torch.randn(H, D) * (2.0 / (D + H)) ** 0.5)
 b2 = torch.nn.Parameter(torch.zeros(D))
-opt = torch.optim.Adam([w1, b1, w2, b2], lr=1e-3)
+opt = torch.optim.Adam([w1, b1, w2, b2], lr=learning_rate)
 
 
 def logits(x):
@@ -39,7 +59,7 @@ for epoch in range(3):
         opt.step()
         n += x.shape[0]
     rates.append(n / (time.perf_counter() - t0))
-print("BENCH torch_train %.1f examples/s" % sorted(rates[1:])[len(rates[1:]) // 2])
+print("BENCH torch_train %.1f examples/s" % median(rates[1:]))
 with torch.no_grad():
     scored = []
     for _ in range(5):
@@ -49,4 +69,4 @@ with torch.no_grad():
             z = logits(x)
             (x * z - torch.nn.functional.softplus(z)).sum(1)
         scored.append(x_all.shape[0] / (time.perf_counter() - t0))
-print("BENCH torch_score %.1f rows/s" % sorted(scored)[2])
+print("BENCH torch_score %.1f rows/s" % median(scored))

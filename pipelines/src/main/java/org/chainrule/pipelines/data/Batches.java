@@ -3,9 +3,11 @@ package org.chainrule.pipelines.data;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.List;
 
 /** Turns examples into dense ND4J matrices, one allocation per batch (no per-value objects). */
@@ -23,19 +25,40 @@ public final class Batches {
      * data, float32 little-endian.
      */
     public static INDArray matrix(List<Example> examples, int dims, boolean real) {
-        float[] buf = new float[examples.size() * dims];
-        for (int i = 0; i < examples.size(); i++) {
-            byte[] x = examples.get(i).x();
-            int base = i * dims;
+        if (examples.isEmpty()) {
+            return Nd4j.create(DataType.FLOAT, 0, dims);
+        }
+        return fill(examples, dims, real, Nd4j.create(DataType.FLOAT, examples.size(), dims));
+    }
+
+    /**
+     * Writes the examples' values (as {@link #matrix}) into the first rows of {@code target} and returns those rows.
+     * Callers that score batch after batch pass the same buffer every time: a fresh multi-megabyte array per batch
+     * costs ND4J an allocation and the JVM a humongous on-heap copy, more than converting the values.
+     *
+     * @param target a float32, row-major {@code [>= examples.size(), dims]} array that owns its whole buffer
+     */
+    public static INDArray fill(List<Example> examples, int dims, boolean real, INDArray target) {
+        int n = examples.size();
+        if (target.dataType() != DataType.FLOAT || target.ordering() != 'c' || target.columns() != dims
+                || target.rows() < n || target.offset() != 0 || target.data().length() != target.length()) {
+            throw new IllegalArgumentException("need a whole float32 row-major [>= " + n + ", " + dims
+                    + "] buffer, got " + target.shapeInfoToString());
+        }
+        FloatBuffer out = target.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        float[] row = new float[dims];
+        for (Example e : examples) {
+            byte[] x = e.x();
             if (real) {
-                ByteBuffer.wrap(x).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(buf, base, dims);
+                ByteBuffer.wrap(x).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(row);
             } else {
                 for (int d = 0; d < dims; d++) {
-                    buf[base + d] = x[d] & 0xFF;
+                    row[d] = x[d] & 0xFF;
                 }
             }
+            out.put(row);
         }
-        return Nd4j.create(buf, new long[]{examples.size(), dims}, DataType.FLOAT);
+        return n == target.rows() ? target : target.get(NDArrayIndex.interval(0, n), NDArrayIndex.all());
     }
 
     /**

@@ -40,7 +40,11 @@ public record Holdout(long validationRows, long testRows, String mode, long seed
         return new Holdout(validationRows, testRows, "shuffled", seed);
     }
 
-    static long permute(long i, long n, long seed) {
+    /**
+     * The image of {@code i} under the bijection of [0, n) that {@code seed} picks (also each row's place in a training
+     * epoch's order).
+     */
+    public static long permute(long i, long n, long seed) {
         if (i < 0 || i >= n) {
             throw new IllegalArgumentException(i + " outside [0, " + n + ")");
         }

@@ -127,7 +127,9 @@ public final class Evaluate {
         Shards.Tallied data = Shards.readTallied(spark, s.data(), s.split(), manifest);
         JavaRDD<Row> rows = Scorer.score(data.rows(), payload, dims, s.batchSize()).map(r -> RowFactory.create(
                 r.rowId(), r.logProbNats(), Units.bitsPerDim(-r.logProbNats(), dims)));
-        spark.createDataFrame(rows, SCHEMA).write().parquet(staging + "/scores.parquet");
+        // every value is distinct: a dictionary would be built per column chunk only to be thrown away
+        spark.createDataFrame(rows, SCHEMA).write().option("parquet.enable.dictionary", "false")
+                .parquet(staging + "/scores.parquet");
         // the rows just scored are the rows prepare wrote, shard by shard, or nothing is committed
         data.verify();
         double seconds = (System.nanoTime() - start) / 1e9;

@@ -6,6 +6,9 @@ import org.chainrule.models.DensityModel;
 import org.chainrule.pipelines.data.Example;
 import org.chainrule.pipelines.io.SavedModel;
 import org.chainrule.pipelines.score.InBatches;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -14,7 +17,8 @@ import java.util.List;
 
 /**
  * Distributed exact log-likelihood: the model travels once per executor as a broadcast, each partition rebuilds it once
- * and scores its rows in large batches ({@link InBatches}, shared with the score pipeline).
+ * and scores its rows in large batches ({@link InBatches}, shared with the score pipeline), decoded into one buffer the
+ * partition reuses.
  */
 public final class Scorer {
     private Scorer() {
@@ -36,8 +40,10 @@ public final class Scorer {
             return java.util.Collections.emptyIterator();
         }
         DensityModel model = payload.density();
+        INDArray buffer = Nd4j.create(DataType.FLOAT, batchSize, dims); // reused by every batch of the partition
         return InBatches.map(rows, batchSize, batch -> {
-            double[] lp = model.logProb(payload.values(batch, dims), payload.context(batch)).toDoubleVector();
+            double[] lp = model.logProb(payload.values(batch, dims, buffer), payload.context(batch))
+                    .toDoubleVector();
             List<Scored> out = new ArrayList<>(lp.length);
             for (int i = 0; i < lp.length; i++) {
                 out.add(new Scored(batch.get(i).rowId(), lp[i]));

@@ -156,6 +156,11 @@ public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Domain domai
             return Batches.matrix(rows, dims, domain.isReal());
         }
 
+        /** The same values written into the first rows of a reused buffer (see {@link Batches#fill}). */
+        public INDArray values(List<Example> rows, int dims, INDArray buffer) {
+            return Batches.fill(rows, dims, domain.isReal(), buffer);
+        }
+
         /** The examples' context for a conditional model, or null when the model is unconditional. */
         public INDArray context(List<Example> rows) {
             return spec.contextSize() == 0 ? null : Batches.oneHotLabels(rows, spec.contextSize());

@@ -3,8 +3,6 @@ package org.chainrule.pipelines.train;
 import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.HashPartitioner;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -19,7 +17,6 @@ import org.chainrule.models.Seeds;
 import org.chainrule.models.Units;
 import org.chainrule.pipelines.Progress;
 import org.chainrule.pipelines.data.Batches;
-import org.chainrule.pipelines.data.Domain;
 import org.chainrule.pipelines.data.Example;
 import org.chainrule.pipelines.data.Manifest;
 import org.chainrule.pipelines.data.Shards;
@@ -34,13 +31,6 @@ import org.chainrule.pipelines.io.SavedModel;
 import org.chainrule.pipelines.spark.JobLabels;
 import org.chainrule.pipelines.spark.TrainMetrics;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.spark.api.RDDTrainingApproach;
-import org.deeplearning4j.spark.api.Repartition;
-import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
-import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
-import scala.Tuple2;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -48,13 +38,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The train pipeline: dl4j-spark parameter averaging over the prepared training split, one epoch at a time.
+ * The train pipeline: parameter averaging over the prepared training split, one epoch at a time.
  *
- * <p>Each epoch shuffles the rows with a seed derived from (seed, epoch), cuts them into minibatches of exactly
- * {@code batchSize} rows (the model's connectivity variant for each minibatch is drawn from the same seed), and feeds
- * them to {@link ParameterAveragingTrainingMaster} in calls of {@code workers x averagingFrequency x roundsPerCall}
- * minibatches, printing progress after each call. A fresh training master per epoch, seeded from (seed, epoch), makes a
- * resumed run repeat the uninterrupted one exactly.
+ * <p>Each epoch places the rows in an order seeded by (seed, epoch) ({@link EpochOrder}), deals them to the workers
+ * in minibatches of {@code batchSize} rows (the model's connectivity variant for each minibatch drawn from the same
+ * seed), and runs {@link AveragingRounds}: every worker fits {@code averagingFrequency} minibatches, then parameters
+ * and optimizer state are averaged. Progress is printed every {@code roundsPerCall} rounds. The schedule depends only
+ * on (seed, epoch), so a resumed run repeats the uninterrupted one exactly.
  *
  * <p>After every epoch: exact train (on a fixed subset) and validation NLL through the distributed scorer, a checkpoint
  * (weights, updater state, settings, training state) that {@code resume} continues from, the best-so-far model in
@@ -284,7 +274,9 @@ public final class Train {
             Progress.say("train", String.format("valid NLL after each epoch on a fixed subset of %d of the %d"
                     + " validation rows (train.valid-eval-rows)", validScored, validRows));
         }
-        try {
+        List<Map<String, Object>> averagingTimes = new ArrayList<>();
+        try (AveragingRounds averaging = new AveragingRounds(jsc, train, net, s.spec(), manifest.domain(), dims,
+                workers, s.schedule().batchSize(), s.averaging().frequency(), s.seed())) {
             double best = history.stream().mapToDouble(EpochMetrics::validNll).min().orElse(Double.POSITIVE_INFINITY);
             int sinceBest = sinceBest(history);
             long runStart = System.nanoTime();
@@ -296,8 +288,9 @@ public final class Train {
                     break;
                 }
                 long t0 = System.nanoTime();
-                long steps = fitEpoch(jsc, net, train, s, manifest.domain(), workers, epoch, dims, runStart,
-                        startEpoch);
+                AveragingRounds.Epoch fitted = fitEpoch(jsc, averaging, net, s, epoch, runStart, startEpoch);
+                long steps = fitted.steps();
+                averagingTimes.add(fitted.times().toMap());
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 JobLabels.describe(spark, "train epoch %d/%d: train and validation NLL", epoch + 1,
                         s.schedule().epochs());
@@ -337,6 +330,7 @@ public final class Train {
             summary.put("bestValidBitsPerDim", Units.bitsPerDim(best, dims));
             summary.put("validRowsScored", validScored);
             summary.put("history", history.stream().map(EpochMetrics::toMap).toList());
+            summary.put("averagingTimes", averagingTimes); // this session's epochs: where each round's time went
             summary.put("settingsByEpoch", segments);
             Outputs.writeBytesAtomically(dir + "/train-summary.json",
                     Json.render(summary).getBytes(java.nio.charset.StandardCharsets.UTF_8), hconf);
@@ -368,105 +362,43 @@ public final class Train {
     }
 
     /**
-     * The minibatches of one epoch, keyed by their step in the epoch: rows shuffled by a seed derived from
-     * (seed, epoch) into {@code partitions} partitions (one per worker), cut into batches of {@code batchSize}, each
-     * tagged with its connectivity variant. Steps interleave the partitions (step = position * partitions +
-     * partition), so any range of steps draws evenly from every worker's partition and needs no shuffle.
+     * Fits one epoch by averaging rounds, printing progress every {@code roundsPerCall} rounds (about ten lines an
+     * epoch when 0); returns the epoch, which knows its minibatch count and where its time went.
      */
-    public static JavaPairRDD<DataSet, Long> epochBatches(JavaRDD<Example> train, ModelSpec spec, Domain domain,
-                                                          int batchSize, long seed, int epoch, int partitions,
-                                                          int dims) {
-        long epochSeed = Seeds.derive(seed, epoch);
-        int variants = spec.variantCount();
-        return train.mapToPair(e -> new Tuple2<>(Seeds.derive(epochSeed, e.rowId()), e))
-                .repartitionAndSortWithinPartitions(new HashPartitioner(partitions))
-                .values()
-                .mapPartitionsWithIndex((p, it) -> {
-                    List<Tuple2<DataSet, Long>> out = new ArrayList<>();
-                    List<Example> batch = new ArrayList<>(batchSize);
-                    while (it.hasNext()) {
-                        batch.add(it.next());
-                        if (batch.size() == batchSize || !it.hasNext()) {
-                            long step = (long) out.size() * partitions + p;
-                            int variant = (int) (Seeds.uniform(Seeds.derive(epochSeed, step)) * variants);
-                            if (batch.size() == 1) {
-                                // ND4J's strided-slice backprop fails on a 1-row minibatch; two copies of the row
-                                // have exactly the same mean loss and gradient
-                                batch.add(batch.get(0));
-                            }
-                            INDArray x = domain.standardize(Batches.matrix(batch, dims, domain.isReal()));
-                            INDArray context = spec.contextSize() == 0 ? null
-                                    : Batches.oneHotLabels(batch, spec.contextSize());
-                            out.add(new Tuple2<>(new DataSet(spec.trainingFeatures(x, context, variant),
-                                    spec.trainingLabels(x)), step));
-                            batch.clear();
-                        }
-                    }
-                    return out.iterator();
-                }, true)
-                .mapToPair(t -> t);
-    }
-
-    /** The training master of one epoch: parameter averaging, direct RDD approach, seeded per epoch. */
-    static ParameterAveragingTrainingMaster trainingMaster(Settings s, int workers, int epoch) {
-        return new ParameterAveragingTrainingMaster.Builder(workers, s.schedule().batchSize())
-                .batchSizePerWorker(s.schedule().batchSize())
-                .averagingFrequency(s.averaging().frequency())
-                .workerPrefetchNumBatches(0)
-                // Export needs a directory every executor sees; Direct works on any cluster and filesystem
-                .rddTrainingApproach(RDDTrainingApproach.Direct)
-                .exportDirectory(s.output() + "/.dl4j-export")
-                .rngSeed(Seeds.derive(s.seed(), epoch, 1))
-                // epoch batches already sit in one partition per worker: no shuffle of DataSets between rounds
-                .repartionData(Repartition.NumPartitionsWorkersDiffers)
-                .collectTrainingStats(false)
-                // the builder's default is false: the driver's network would then never receive the workers' Adam
-                // moments, and every averaging round would restart the optimizer from zero state
-                .saveUpdater(true)
-                .build();
-    }
-
-    private static long fitEpoch(JavaSparkContext jsc, MultiLayerNetwork net, JavaRDD<Example> train, Settings s,
-                                 Domain domain, int workers, int epoch, int dims, long runStart, int startEpoch) {
-        JavaPairRDD<DataSet, Long> batches = epochBatches(train, s.spec(), domain, s.schedule().batchSize(), s.seed(), epoch,
-                workers, dims)
-                .persist(StorageLevel.MEMORY_ONLY());
-        try {
-            JobLabels.describe(jsc, "train epoch %d/%d: shuffle into minibatches", epoch + 1, s.schedule().epochs());
-            long total = batches.count();
-            long lastStep = batches.values().reduce(Math::max) + 1; // steps interleave partitions, so may skip some
-            long perRound = (long) workers * s.averaging().frequency();
-            long rounds = Math.max(1, s.averaging().roundsPerCall() > 0 ? s.averaging().roundsPerCall()
-                    : (long) Math.ceil(total / (double) (perRound * 10)));
-            long perCall = perRound * rounds;
-            SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(jsc, net, trainingMaster(s, workers, epoch));
-            long epochStart = System.nanoTime();
-            long done = 0;
-            for (long from = 0; from < lastStep; from += perCall) {
-                long lo = from;
-                long hi = Math.min(lastStep, from + perCall);
-                JobLabels.describe(jsc, "train epoch %d/%d: averaging %s", epoch + 1, s.schedule().epochs(),
-                        JobLabels.range("round", lo / perRound + 1, (hi + perRound - 1) / perRound,
-                                (lastStep + perRound - 1) / perRound));
-                MultiLayerNetwork after = sparkNet.fit(batches.filter(t -> t._2() >= lo && t._2() < hi).keys());
-                if (after != net) {
-                    net.setParams(after.params());
-                }
-                done = Math.min(total, hi);
-                double elapsed = (System.nanoTime() - epochStart) / 1e9;
-                double exPerSec = done * s.schedule().batchSize() / elapsed;
-                double epochEta = elapsed / done * (total - done);
-                double runElapsed = (System.nanoTime() - runStart) / 1e9;
-                double doneEpochs = epoch - startEpoch + done / (double) total;
-                double runEta = runElapsed / doneEpochs * (s.schedule().epochs() - startEpoch) - runElapsed;
-                Progress.say("train", String.format("epoch %d/%d step %d/%d (%.0f%%) | %.0f ex/s | ETA epoch %s, run %s",
-                        epoch + 1, s.schedule().epochs(), done, total, 100.0 * done / total, exPerSec, Progress.duration(epochEta),
-                        Progress.duration(runEta)));
+    private static AveragingRounds.Epoch fitEpoch(JavaSparkContext jsc, AveragingRounds averaging,
+                                                  MultiLayerNetwork net, Settings s, int epoch, long runStart,
+                                                  int startEpoch) {
+        int epochs = s.schedule().epochs();
+        AveragingRounds.Epoch rounds = averaging.epoch(epoch);
+        long total = rounds.steps();
+        int perLine = Math.max(1, s.averaging().roundsPerCall() > 0 ? s.averaging().roundsPerCall()
+                : (int) Math.ceil(rounds.rounds() / 10.0));
+        JobLabels.describe(jsc, "train epoch %d/%d: shuffle into minibatches", epoch + 1, epochs);
+        rounds.shuffle();
+        long epochStart = System.nanoTime();
+        long perRound = (long) rounds.order().workers() * rounds.order().frequency();
+        for (int r = 0; r < rounds.rounds(); r++) {
+            if (r % perLine == 0) {
+                JobLabels.describe(jsc, "train epoch %d/%d: averaging %s", epoch + 1, epochs, JobLabels.range("round",
+                        r + 1, Math.min(rounds.rounds(), r + perLine), rounds.rounds()));
             }
-            return total;
-        } finally {
-            batches.unpersist();
+            rounds.round(r, net);
+            if ((r + 1) % perLine != 0 && r + 1 < rounds.rounds()) {
+                continue;
+            }
+            long done = Math.min(total, (r + 1) * perRound);
+            double elapsed = (System.nanoTime() - epochStart) / 1e9;
+            double exPerSec = Math.min(averaging.rows(), done * s.schedule().batchSize()) / elapsed;
+            double epochEta = elapsed / done * (total - done);
+            double runElapsed = (System.nanoTime() - runStart) / 1e9;
+            double doneEpochs = epoch - startEpoch + done / (double) total;
+            double runEta = runElapsed / doneEpochs * (epochs - startEpoch) - runElapsed;
+            Progress.say("train", String.format("epoch %d/%d step %d/%d (%.0f%%) | %.0f ex/s | ETA epoch %s, run %s",
+                    epoch + 1, epochs, done, total, 100.0 * done / total, exPerSec, Progress.duration(epochEta),
+                    Progress.duration(runEta)));
         }
+        Progress.say("train", "epoch " + (epoch + 1) + " averaging: " + rounds.times().describe());
+        return rounds;
     }
 
     private static String stateJson(List<EpochMetrics> history, List<Map<String, Object>> segments) {

@@ -1,2 +1,2 @@
-/** Distributed training by dl4j-spark parameter averaging, with checkpoints, resume and early stopping. */
+/** Distributed training by synchronous parameter averaging rounds on plain Spark, with checkpoints, resume and early stopping. */
 package org.chainrule.pipelines.train;

@@ -2,6 +2,7 @@ package org.chainrule.pipelines.train;
 
 import org.chainrule.models.TrainingRecipe;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.autoregressive.MadeSpec;
@@ -12,15 +13,15 @@ import org.chainrule.pipelines.data.Prepare;
 import org.chainrule.pipelines.data.Shards;
 import org.chainrule.pipelines.io.SavedModel;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.updater.MultiLayerUpdater;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
-import scala.Tuple2;
 
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
@@ -28,6 +29,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/**
+ * Training: parameter averaging checked round by round against {@link IndependentAveraging} (every worker's k steps
+ * taken separately from the round's starting state on minibatches the test builds itself, then averaged), one worker
+ * against plain minibatch training, resume, and refusals.
+ */
 class TrainTest {
     @TempDir
     static Path shared;
@@ -48,7 +54,10 @@ class TrainTest {
                 new Train.Averaging(workers, freq, rounds), new Train.Scoring(100, 0, 200), resume, false, Map.of());
     }
 
-    /** dl4j-spark with one worker and averaging frequency 1 must equal plain fitting of the same minibatches. */
+    /**
+     * One worker with averaging frequency 1 is plain minibatch training: the run's parameters and Adam state equal
+     * those of fitting the same minibatches (built by the test from the documented schedule) one after another.
+     */
     @Test
     void oneWorkerEqualsSingleJvmTraining(@TempDir Path tmp) {
         MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 2, true, 5);
@@ -57,20 +66,19 @@ class TrainTest {
         MultiLayerNetwork sparkTrained = SavedModel.load(s.output() + "/checkpoint", true,
                 spark.sparkContext().hadoopConfiguration()).network();
 
-        MultiLayerNetwork local = new MultiLayerNetwork(spec.trainingConfiguration(s.recipe()));
+        TrainingRecipe opt = s.recipe();
+        List<Example> rows = Shards.read(spark, data, "train", manifest).collect();
+        IndependentAveraging reference = new IndependentAveraging(spec, opt, rows, 1, s.schedule().batchSize(), 1,
+                s.seed());
+        MultiLayerNetwork local = new MultiLayerNetwork(spec.trainingConfiguration(opt));
         local.init();
-        JavaRDD<Example> train = Shards.read(spark, data, "train", manifest);
         for (int epoch = 0; epoch < 2; epoch++) {
-            List<Tuple2<DataSet, Long>> batches = Train.epochBatches(train, spec, manifest.domain(),
-                    s.schedule().batchSize(), s.seed(), epoch, 1, 784).collect();
-            batches.stream().sorted(Comparator.comparingLong(Tuple2::_2)).forEach(b -> local.fit(b._1()));
+            List<IndependentAveraging.Batch> batches = reference.batchesOf(epoch, 0);
+            assertEquals(12, batches.size(), "300 rows in minibatches of 25");
+            batches.forEach(b -> local.fit(b.dataSet(spec)));
         }
-        INDArray a = local.params();
-        INDArray b = sparkTrained.params();
-        double maxDiff = a.sub(b).amaxNumber().doubleValue();
-        assertTrue(maxDiff < 1e-5, "parameters differ by up to " + maxDiff);
-        assertTrue(local.getUpdater().getStateViewArray().equalsWithEps(
-                sparkTrained.getUpdater().getStateViewArray(), 1e-5), "Adam state differs");
+        IndependentAveraging.assertMatches(IndependentAveraging.State.of(local),
+                IndependentAveraging.State.of(sparkTrained), 1e-5, "after 2 epochs");
     }
 
     /** Stopping after epoch 1 and resuming gives the same parameters as running 2 epochs straight. */
@@ -113,5 +121,67 @@ class TrainTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Train.run(spark, t));
         assertTrue(e.getMessage().contains("density over binary data") && e.getMessage().contains("uint8"),
                 e.getMessage());
+    }
+
+    /**
+     * 300 rows, minibatches of 25, 3 per round: 2 workers get 6 minibatches each (2 full rounds); 3 workers get 4
+     * each, so their second round has one minibatch per worker. Two epochs, so the second starts from averaged state
+     * and a counter that kept counting. The MADE has two mask sets, so each minibatch's variant is checked too.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void everyRoundIsTheMeanOfIndependentWorkers(int workers) {
+        MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 2, true, 5);
+        TrainingRecipe opt = new TrainingRecipe(2e-3, 11);
+        int batchSize = 25;
+        int frequency = 3;
+        long seed = 11;
+        JavaRDD<Example> train = Shards.read(spark, data, "train", manifest).cache();
+        List<Example> rows = train.collect();
+        IndependentAveraging reference = new IndependentAveraging(spec, opt, rows, workers, batchSize, frequency, seed);
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(opt));
+        net.init();
+        // one updater block: Adam's state array is [first moments | second moments], which assertMatches splits
+        assertEquals(1, ((MultiLayerUpdater) net.getUpdater()).getUpdaterBlocks().size());
+        int checked = 0;
+        try (AveragingRounds averaging = new AveragingRounds(JavaSparkContext.fromSparkContext(spark.sparkContext()),
+                train, net, spec, manifest.domain(), 784, workers, batchSize, frequency, seed)) {
+            for (int epoch = 0; epoch < 2; epoch++) {
+                AveragingRounds.Epoch e = averaging.epoch(epoch);
+                assertEquals(2, e.rounds());
+                assertEquals(12, e.steps());
+                for (int r = 0; r < e.rounds(); r++) {
+                    IndependentAveraging.State before = IndependentAveraging.State.of(net);
+                    e.round(r, net);
+                    IndependentAveraging.assertMatches(reference.round(before, epoch, r),
+                            IndependentAveraging.State.of(net), 1e-5,
+                            workers + " workers, epoch " + epoch + " round " + r);
+                    checked++;
+                }
+            }
+        } finally {
+            train.unpersist();
+        }
+        assertEquals(4, checked);
+    }
+
+    /** The schedule deals every row exactly once per epoch, into minibatches of the right size and rounds. */
+    @Test
+    void scheduleDealsEveryRowOnce() {
+        EpochOrder order = EpochOrder.of(1003, 3, 25, 4, 7, 2);
+        long[] perWorker = new long[3];
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        for (long rank = 0; rank < 1003; rank++) {
+            long p = order.position(rank);
+            assertTrue(seen.add(p), "position " + p + " given twice");
+            perWorker[order.worker(p)]++;
+            assertTrue(order.partition(p) < order.rounds() * 3);
+        }
+        for (int w = 0; w < 3; w++) {
+            assertEquals(order.rowsOf(w), perWorker[w]);
+        }
+        assertEquals(335 + 334 + 334, order.rowsOf(0) + order.rowsOf(1) + order.rowsOf(2));
+        assertEquals(14 + 14 + 14, order.steps()); // ceil(335 / 25) = ceil(334 / 25) = 14
+        assertEquals(4, order.rounds());           // ceil(14 / 4)
     }
 }

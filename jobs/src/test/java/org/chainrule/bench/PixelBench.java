@@ -1,4 +1,4 @@
-package org.chainrule.jobs;
+package org.chainrule.bench;
 
 import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.pixelcnn.PixelSpec;
@@ -11,7 +11,8 @@ import java.util.Random;
 
 /**
  * Samples per second of the naive and the cached PixelCNN samplers on the same 28x28 binary model and the same seeds,
- * for scripts/bench.sh (not a test). Usage: {@code PixelBench [type filters depth naiveSeeds cachedSeeds]}, defaults
+ * for scripts/bench.sh (not a test, not in the application jar). Usage:
+ * {@code PixelBench [type filters depth naiveSeeds cachedSeeds]}, defaults
  * {@code pixelcnn 32 3 8 64} (depth = residual blocks, or gated layers for {@code gated-pixelcnn}). The network is
  * freshly initialised with N(0, 0.05^2) noise on every parameter (untrained: a trained network's sparser activations
  * may change the cached rate). Prints {@code BENCH} lines; the shared seeds must give identical samples.
