@@ -152,12 +152,13 @@ class ClusterIT {
     static final String[] METRICS = {"epoch", "steps", "train NLL", "validation NLL", "bits/dim"};
 
     /**
-     * Tasks of the stage that fits the workers' minibatches in an averaging round: of the jobs described as a round,
-     * the stage made by dl4j-spark's treeAggregate over the workers (its tasks run the k steps; the round's other jobs
-     * only split and count the data). A training loop of another shape names its fitting stage here.
+     * Tasks that fit the workers' minibatches in an averaging round: of the jobs described as a round, the stage
+     * {@code AveragingRounds} runs over the workers' partitions of the epoch's shuffle (each task runs its worker's k
+     * steps; the shuffle itself is an earlier job with its own description). A training loop of another shape names
+     * its fitting stage here.
      */
     static final java.util.function.Predicate<TaskRecorder.Line> DURING_AVERAGING = l -> l.text().matches(
-            "train epoch \\d+/\\d+: averaging round.*") && l.stageName().contains("ggregate");
+            "train epoch \\d+/\\d+: averaging round.*") && l.stageName().contains("AveragingRounds");
 
     /**
      * An executor killed while it scores a partition for {@code evaluate}: the scores are complete (every test row
