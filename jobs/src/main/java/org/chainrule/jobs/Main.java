@@ -11,6 +11,7 @@ import org.chainrule.pipelines.evaluate.Evaluate;
 import org.chainrule.pipelines.sample.Interpolate;
 import org.chainrule.pipelines.sample.Sample;
 import org.chainrule.pipelines.score.Score;
+import org.chainrule.pipelines.train.Incremental;
 import org.chainrule.pipelines.train.Train;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,7 +34,7 @@ import java.util.function.Consumer;
         description = "Train, score and sample tractable-likelihood generative models on Spark.",
         subcommands = {Main.PrepareCommand.class, Main.TrainCommand.class, Main.EvaluateCommand.class,
                 Main.SampleCommand.class, Main.InterpolateCommand.class, Main.ScoreCommand.class,
-                Main.DetectCommand.class, Main.OodEvalCommand.class})
+                Main.DetectCommand.class, Main.OodEvalCommand.class, ModelsCommand.class})
 public final class Main implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
@@ -190,13 +191,34 @@ public final class Main implements Callable<Integer> {
                 + " (e.g. a lower learning rate); the run records which settings produced which epochs")
         boolean allowChangedSettings;
 
+        @Option(names = "--init-from", paramLabel = "MODEL", description = "start from the weights of this saved"
+                + " model (e.g. the run's own model/ on new data) with a fresh optimizer; its spec must be the"
+                + " configured one")
+        String initFrom;
+
+        @Option(names = "--if-changed", description = "when the run's current model was made from the same data,"
+                + " settings and code (and --init-from), print \"up to date\" and exit 0; otherwise train and replace"
+                + " the run as --overwrite does")
+        boolean ifChanged;
+
+        @Option(names = "--keep-versions", paramLabel = "N", description = "model versions (models/v1..vN) a run"
+                + " keeps, newest first; 0 = all (default)")
+        int keepVersions;
+
         @Override
         Consumer<SparkSession> prepareJob(Settings s) {
             s.validateTrain();
             Manifest manifest = Manifest.read(s.dataPath(), new Configuration());
             Train.Settings t = s.trainSettings(manifest.shape(), manifest.domain(), resume, overwrite)
                     .withAllowChangedSettings(allowChangedSettings);
-            return spark -> Train.run(spark, t);
+            if (keepVersions < 0) {
+                throw new ConfigErrors(List.of("--keep-versions must be >= 0 (0 = all), got " + keepVersions));
+            }
+            Incremental incremental = new Incremental(initFrom, ifChanged, keepVersions);
+            if (!incremental.problems(resume).isEmpty()) {
+                throw new ConfigErrors(incremental.problems(resume));
+            }
+            return spark -> Train.run(spark, t, incremental);
         }
     }
 

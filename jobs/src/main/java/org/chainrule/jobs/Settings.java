@@ -244,6 +244,13 @@ public final class Settings {
         return data;
     }
 
+    /** The run directory of the train job ({@code train.output}). */
+    public String trainOutput() {
+        String output = root.string("train.output");
+        check();
+        return output;
+    }
+
     /** Validates the train settings that do not depend on the data (run before Spark starts). */
     public void validateTrain() {
         trainSettings(new long[]{1}, null, false, false);

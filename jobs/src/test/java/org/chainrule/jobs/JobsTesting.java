@@ -72,6 +72,32 @@ final class JobsTesting {
     }
 
     /**
+     * The command line that runs {@link Main} with {@code args} in a JVM of its own, as spark-submit would on
+     * {@code local[2]}: this JVM's classpath and module opens, a 1 GB heap, no Spark UI.
+     */
+    static List<String> mainInOwnJvm(String... args) {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-Xmx1g", "-Dspark.master=local[2]", "-Dspark.ui.enabled=false",
+                "-Dspark.driver.host=127.0.0.1"));
+        java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> a.startsWith("--add-opens")).forEach(command::add);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    /** Runs {@link #mainInOwnJvm} to its end (at most 10 minutes), its output (both streams) going to {@code log}. */
+    static Result runMainInOwnJvm(Path log, String... args) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(mainInOwnJvm(args)).redirectErrorStream(true).redirectOutput(log.toFile())
+                .start();
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            return new Result(-1, "timed out: " + String.join(" ", args));
+        }
+        return new Result(p.exitValue(), Files.readString(log));
+    }
+
+    /**
      * Writes the configuration for prepare -> train (2 epochs, 2 workers) -> evaluate -> sample on the MNIST slice.
      *
      * @param raw  the directory holding the slice's four idx files (any Hadoop path or local directory)

@@ -20,7 +20,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -178,13 +177,7 @@ class SafetyJobsTest {
                 "  train { output = \"" + run + "\", epochs = 500, batch-size = 10, workers = 1,",
                 "          averaging-frequency = 1, rounds-per-call = 1, train-eval-rows = 50, patience = 0 }", "}", ""));
 
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Xmx1g", "-Dspark.master=local[2]", "-Dspark.ui.enabled=false",
-                "-Dspark.driver.host=127.0.0.1"));
-        ManagementFactory.getRuntimeMXBean().getInputArguments().stream().filter(a -> a.startsWith("--add-opens"))
-                .forEach(command::add);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "train", "-c",
-                config.toString(), "--overwrite"));
+        List<String> command = JobsTesting.mainInOwnJvm("train", "-c", config.toString(), "--overwrite");
         // progress lines are log lines ("... INFO Train: [train] epoch 2/500 step ..."), on either stream
         Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
         List<String> seen = new ArrayList<>();

@@ -194,26 +194,40 @@ public final class Train {
      * {@code --overwrite}).
      */
     public static Map<String, Object> run(SparkSession spark, Settings s) {
+        return run(spark, s, Incremental.NONE);
+    }
+
+    /**
+     * Runs training as {@link #run(SparkSession, Settings)} does, building on what is there as {@code incremental}
+     * says: warm-started from a model, skipped when its inputs are unchanged, and recorded as a model version.
+     */
+    public static Map<String, Object> run(SparkSession spark, Settings settings, Incremental incremental) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
-        Manifest manifest = Manifest.read(s.data(), hconf);
-        Evaluate.checkCompatible(s.spec(), manifest, s.data());
+        Manifest manifest = Manifest.read(settings.data(), hconf);
+        Evaluate.checkCompatible(settings.spec(), manifest, settings.data());
+        Incremental.Run incr = incremental.start(spark, settings, manifest);
+        if (incr.upToDate() != null) {
+            return incr.upToDate();
+        }
+        Settings s = incr.settings();
         if (s.resume()) {
             OutputGuard.checkApartFromInputs(s.output(), Artefact.RUN, List.of(s.data()), hconf);
             List<String> tidied = new ArrayList<>(Outputs.removeLeftovers(s.output(), hconf));
             tidied.addAll(Outputs.removeLeftoversInside(s.output(), hconf));
             tidied.forEach(line -> Progress.say("train", "leftover of an interrupted job: " + line));
-            return train(spark, s, manifest, s.output());
+            return train(spark, s, manifest, s.output(), incr);
         }
         if (!OutputGuard.claim(s.output(), Artefact.RUN, List.of(s.data()), s.overwrite(), hconf)) {
-            return train(spark, s, manifest, s.output());
+            return train(spark, s, manifest, s.output(), incr);
         }
         Progress.say("train", "--overwrite: the new run is trained beside " + s.output()
                 + ", which stays as it is until the new run is complete");
-        return Outputs.staged(s.output(), hconf, staging -> train(spark, s, manifest, staging));
+        return Outputs.staged(s.output(), hconf, staging -> train(spark, s, manifest, staging, incr));
     }
 
     /** Trains (or resumes) into {@code dir}: the output itself, or the staging path of a replacement. */
-    private static Map<String, Object> train(SparkSession spark, Settings s, Manifest manifest, String dir) {
+    private static Map<String, Object> train(SparkSession spark, Settings s, Manifest manifest, String dir,
+                                             Incremental.Run incr) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         String checkpoint = dir + "/" + CHECKPOINT;
@@ -239,9 +253,7 @@ public final class Train {
             resumeSettings(s, segments, now, history.size(), net);
             Progress.say("train", "resuming " + s.output() + " after epoch " + history.size());
         } else {
-            net = new MultiLayerNetwork(s.spec().trainingConfiguration(
-                    s.recipe()));
-            net.init();
+            net = incr.initialNetwork(s);
             segments.add(now);
         }
 
@@ -260,7 +272,7 @@ public final class Train {
                     .persist(StorageLevel.MEMORY_AND_DISK_SER());
         }
         long validScored = validEval == valid ? validRows : validEval.count();
-        if (!s.resume()) {
+        if (!s.resume() && !incr.warm()) {
             // data-dependent initialisation (actnorm) on the driver, before the parameters are first broadcast
             List<Example> first = train.take(DATA_INIT_ROWS);
             s.spec().initializeFromData(net, manifest.domain().standardize(Batches.matrix(first, dims,
@@ -277,6 +289,7 @@ public final class Train {
         List<Map<String, Object>> averagingTimes = new ArrayList<>();
         try (AveragingRounds averaging = new AveragingRounds(jsc, train, net, s.spec(), manifest.domain(), dims,
                 workers, s.schedule().batchSize(), s.averaging().frequency(), s.seed())) {
+            incr.scoreStart(jsc, validEval, net, manifest);
             double best = history.stream().mapToDouble(EpochMetrics::validNll).min().orElse(Double.POSITIVE_INFINITY);
             int sinceBest = sinceBest(history);
             long runStart = System.nanoTime();
@@ -306,6 +319,7 @@ public final class Train {
                         s.schedule().epochs());
                 Map<String, Object> provenance = provenance(s, manifest, history.size());
                 provenance.put("settingsByEpoch", segments);
+                provenance.putAll(incr.provenance());
                 SavedModel current = new SavedModel(s.spec(), net, manifest.domain(), s.record(), provenance);
                 if (improved) {
                     best = validNll;
@@ -332,6 +346,7 @@ public final class Train {
             summary.put("history", history.stream().map(EpochMetrics::toMap).toList());
             summary.put("averagingTimes", averagingTimes); // this session's epochs: where each round's time went
             summary.put("settingsByEpoch", segments);
+            incr.recordVersion(dir, summary);
             Outputs.writeBytesAtomically(dir + "/train-summary.json",
                     Json.render(summary).getBytes(java.nio.charset.StandardCharsets.UTF_8), hconf);
             Progress.say("train", String.format("finished: best valid NLL %.3f nats; model %s/%s; curve %s/loss-curve.png",
