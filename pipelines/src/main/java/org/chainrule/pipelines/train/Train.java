@@ -113,6 +113,12 @@ public final class Train {
                     allowChangedSettings);
         }
 
+        /** The same run under another recipe. */
+        public Settings withRecipe(TrainingRecipe r) {
+            return new Settings(data, output, spec, r, schedule, averaging, scoring, resume, overwrite, record,
+                    allowChangedSettings);
+        }
+
         /** The same run with {@code allowChangedSettings} set. */
         public Settings withAllowChangedSettings(boolean allow) {
             return new Settings(data, output, spec, recipe, schedule, averaging, scoring, resume, overwrite, record,
@@ -223,14 +229,19 @@ public final class Train {
     }
 
     /** Trains (or resumes) into {@code dir}: the output itself, or the staging path of a replacement. */
-    private static Map<String, Object> train(SparkSession spark, Settings s, Manifest manifest, String dir) {
+    private static Map<String, Object> train(SparkSession spark, Settings given, Manifest manifest, String dir) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         String checkpoint = dir + "/" + CHECKPOINT;
-        int workers = s.averaging().workers() > 0 ? s.averaging().workers() : jsc.defaultParallelism();
+        int workers = given.averaging().workers() > 0 ? given.averaging().workers() : jsc.defaultParallelism();
+        Settings s = given.withRecipe(StepSizes.forRun(given.recipe(), given.schedule().epochs(),
+                manifest.split("train", given.data()).rows(), given.schedule().batchSize(), workers,
+                given.averaging().frequency()));
+        StepSizes stepSizes = new StepSizes(s.spec(), s.recipe());
         Map<String, Object> now = RunSettings.of(s, workers, manifest, 1);
 
         MultiLayerNetwork net;
+        WeightAverage average = null;
         List<EpochMetrics> history = new ArrayList<>();
         List<Map<String, Object>> segments = new ArrayList<>();
         if (s.resume()) {
@@ -247,11 +258,18 @@ public final class Train {
             state.getConfigList("history").forEach(c -> history.add(EpochMetrics.of(c)));
             segments.addAll(RunSettings.recorded(state, saved));
             resumeSettings(s, segments, now, history.size(), net);
+            if (s.recipe().ema() > 0) {
+                String file = checkpoint + "/" + WeightAverage.FILE;
+                if (!Outputs.exists(file, hconf)) {
+                    throw new IllegalArgumentException("cannot resume " + s.output() + " with train.ema = "
+                            + s.recipe().ema() + ": its checkpoint holds no weight average (" + file + ")");
+                }
+                average = WeightAverage.fromBytes(Outputs.readBytes(file, hconf), s.recipe().ema(),
+                        net.numParams(), file);
+            }
             Progress.say("train", "resuming " + s.output() + " after epoch " + history.size());
         } else {
-            net = new MultiLayerNetwork(s.spec().trainingConfiguration(
-                    s.recipe()));
-            net.init();
+            net = s.recipe().network(s.spec());
             segments.add(now);
         }
 
@@ -275,6 +293,9 @@ public final class Train {
             List<Example> first = train.take(DATA_INIT_ROWS);
             s.spec().initializeFromData(net, manifest.domain().standardize(Batches.matrix(first, dims,
                     manifest.domain().isReal())));
+            if (s.recipe().ema() > 0) {
+                average = WeightAverage.startingAt(s.recipe().ema(), net.params());
+            }
         }
         Progress.say("train", String.format("%s on %s: %d train / %d valid rows, %d workers x batch %d, averaging every"
                         + " %d steps, %d epochs, %d parameters", s.spec().type(), s.data(), trainRows,
@@ -296,12 +317,16 @@ public final class Train {
                     break;
                 }
                 long t0 = System.nanoTime();
+                double factor = stepSizes.beforeEpoch(net, epoch, history);
                 long steps = fitEpoch(jsc, net, train, s, manifest.domain(), workers, epoch, dims, runStart,
-                        startEpoch);
+                        startEpoch, average);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 JobLabels.describe(spark, "train epoch %d/%d: train and validation NLL", epoch + 1,
                         s.schedule().epochs());
-                Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), net, manifest.domain()));
+                // with a weight average on, the average is what is scored, kept as best and early-stopped on
+                MultiLayerNetwork scored = average == null ? net : averaged(net, average);
+                Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), scored,
+                        manifest.domain()));
                 double trainNll = Scorer.meanNll(trainEval, payload, dims, s.scoring().batchSize())[0];
                 double validNll = Scorer.meanNll(validEval, payload, dims, s.scoring().batchSize())[0];
                 payload.destroy();
@@ -317,17 +342,21 @@ public final class Train {
                 if (improved) {
                     best = validNll;
                     sinceBest = 0;
-                    current.save(dir + "/" + MODEL, hconf);
+                    new SavedModel(s.spec(), scored, manifest.domain(), s.record(), provenance)
+                            .save(dir + "/" + MODEL, hconf);
                 } else {
                     sinceBest++;
                 }
-                current.save(checkpoint, Map.of(STATE, stateJson(history, segments)), hconf);
+                current.save(checkpoint, Map.of(STATE, stateJson(history, segments, stepSizes.factor(history))),
+                        average == null ? Map.of() : Map.of(WeightAverage.FILE, average.toBytes()), hconf);
                 Artefact.RUN.mark(dir, hconf);
                 writeMetrics(spark, dir, history, dims, hconf);
                 Progress.say("train", String.format("epoch %d/%d done in %s | %.0f ex/s | train NLL %.3f | valid NLL"
                                 + " %.3f nats (%.4f bits/dim)%s", epoch + 1, s.schedule().epochs(), Progress.duration(seconds),
                         trainRows / seconds, trainNll, validNll, Units.bitsPerDim(validNll, dims),
-                        improved ? " | best so far, saved" : " | best " + String.format("%.3f", best)));
+                        improved ? " | best so far, saved" : " | best " + String.format("%.3f", best))
+                        + (factor == 1 ? "" : String.format(" | step size x%.3g", factor))
+                        + (average == null ? "" : " | NLLs of the weight average"));
             }
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("output", s.output());
@@ -426,8 +455,13 @@ public final class Train {
                 .build();
     }
 
+    /**
+     * Fits one epoch. With a weight average, every fit call is one averaging round, after which the driver folds the
+     * averaged parameters into the weight average (see {@link WeightAverage}).
+     */
     private static long fitEpoch(JavaSparkContext jsc, MultiLayerNetwork net, JavaRDD<Example> train, Settings s,
-                                 Domain domain, int workers, int epoch, int dims, long runStart, int startEpoch) {
+                                 Domain domain, int workers, int epoch, int dims, long runStart, int startEpoch,
+                                 WeightAverage average) {
         JavaPairRDD<DataSet, Long> batches = epochBatches(train, s.spec(), domain, s.schedule().batchSize(), s.seed(), epoch,
                 workers, dims)
                 .persist(StorageLevel.MEMORY_ONLY());
@@ -436,8 +470,8 @@ public final class Train {
             long total = batches.count();
             long lastStep = batches.values().reduce(Math::max) + 1; // steps interleave partitions, so may skip some
             long perRound = (long) workers * s.averaging().frequency();
-            long rounds = Math.max(1, s.averaging().roundsPerCall() > 0 ? s.averaging().roundsPerCall()
-                    : (long) Math.ceil(total / (double) (perRound * 10)));
+            long rounds = average != null ? 1 : Math.max(1, s.averaging().roundsPerCall() > 0
+                    ? s.averaging().roundsPerCall() : (long) Math.ceil(total / (double) (perRound * 10)));
             long perCall = perRound * rounds;
             SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(jsc, net, trainingMaster(s, workers, epoch));
             long epochStart = System.nanoTime();
@@ -448,9 +482,14 @@ public final class Train {
                 JobLabels.describe(jsc, "train epoch %d/%d: averaging %s", epoch + 1, s.schedule().epochs(),
                         JobLabels.range("round", lo / perRound + 1, (hi + perRound - 1) / perRound,
                                 (lastStep + perRound - 1) / perRound));
+                // SparkDl4jMultiLayer.fit counts each call as an epoch; the schedules must see the run's epoch
+                net.getLayerWiseConfigurations().setEpochCount(epoch);
                 MultiLayerNetwork after = sparkNet.fit(batches.filter(t -> t._2() >= lo && t._2() < hi).keys());
                 if (after != net) {
                     net.setParams(after.params());
+                }
+                if (average != null) {
+                    average.update(net.params(), (hi - lo + workers - 1) / workers);
                 }
                 done = Math.min(total, hi);
                 double elapsed = (System.nanoTime() - epochStart) / 1e9;
@@ -469,9 +508,19 @@ public final class Train {
         }
     }
 
-    private static String stateJson(List<EpochMetrics> history, List<Map<String, Object>> segments) {
+    /** The network with the weight average's parameters in place of its own (a copy). */
+    private static MultiLayerNetwork averaged(MultiLayerNetwork net, WeightAverage average) {
+        MultiLayerNetwork copy = net.clone();
+        copy.setParams(average.average());
+        return copy;
+    }
+
+    private static String stateJson(List<EpochMetrics> history, List<Map<String, Object>> segments,
+                                    double stepSizeFactor) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("epochsDone", history.size());
+        // reduce-on-plateau's factor, recomputed from the history on resume; recorded for reading
+        m.put("stepSizeFactor", stepSizeFactor);
         m.put("history", history.stream().map(EpochMetrics::toMap).toList());
         m.put("settings", segments);
         return Json.render(m);
@@ -514,7 +563,7 @@ public final class Train {
         next.put("fromEpoch", epochsDone + 1);
         segments.add(next);
         if (RunSettings.stepSizeChanged(last, now)) {
-            RunSettings.useStepSizeOf(net, s.spec().trainingConfiguration(s.recipe()));
+            RunSettings.useStepSizeOf(net, s.recipe().configure(s.spec().trainingConfiguration(s.recipe())));
         }
     }
 
