@@ -56,10 +56,14 @@ import java.util.Map;
  * minibatches, printing progress after each call. A fresh training master per epoch, seeded from (seed, epoch), makes a
  * resumed run repeat the uninterrupted one exactly.
  *
+ * <p>The network is built and optimized under the run's {@link TrainingRecipe}; its step-size schedule runs on the
+ * run's own step and epoch ({@link StepSizes}), and with {@code ema} on, a {@link WeightAverage} of the parameters is
+ * what is scored, early-stopped on and saved as the model.
+ *
  * <p>After every epoch: exact train (on a fixed subset) and validation NLL through the distributed scorer, a checkpoint
- * (weights, updater state, settings, training state) that {@code resume} continues from, the best-so-far model in
- * {@code model/}, {@code metrics.parquet} and {@code loss-curve.png}; training stops early after {@code patience}
- * epochs without a better validation NLL.
+ * (weights, updater state, weight average, settings, training state) that {@code resume} continues from, the
+ * best-so-far model in {@code model/}, {@code metrics.parquet} and {@code loss-curve.png}; training stops early after
+ * {@code patience} epochs without a better validation NLL.
  */
 public final class Train {
     static final String CHECKPOINT = "checkpoint";
