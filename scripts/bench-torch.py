@@ -2,11 +2,15 @@
 """The PyTorch peer for scripts/bench.sh: the same MADE 784-500-784 (one mask, natural ordering), Adam, batch 100,
 on the same rows, exported by bench.sh as raw uint8 bytes (rows x 784), and torch's fp32 matrix multiply.
 Usage: bench-torch.py ROWS_FILE THREADS [LEARNING_RATE]. Prints BENCH lines."""
+import os
 import sys
 import time
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from torch_made import made  # noqa: E402
 
 rows_path, threads = sys.argv[1], int(sys.argv[2])
 learning_rate = float(sys.argv[3]) if len(sys.argv) > 3 else 1e-3
@@ -32,20 +36,8 @@ for n in (1024, 2048):
 
 x_all = torch.from_numpy(np.fromfile(rows_path, dtype=np.uint8).reshape(-1, 784).astype(np.float32))
 D, H = 784, 500
-deg_in = torch.arange(1, D + 1)
-deg_h = torch.randint(1, D, (H,))
-m1 = (deg_h[None, :] >= deg_in[:, None]).float()   # [D, H]
-m2 = (deg_in[None, :] > deg_h[:, None]).float()    # [H, D]
-w1 = torch.nn.Parameter(torch.randn(D, H) * (2.0 / (D + H)) ** 0.5)
-b1 = torch.nn.Parameter(torch.zeros(H))
-w2 = torch.nn.Parameter(torch.randn(H, D) * (2.0 / (D + H)) ** 0.5)
-b2 = torch.nn.Parameter(torch.zeros(D))
-opt = torch.optim.Adam([w1, b1, w2, b2], lr=learning_rate)
-
-
-def logits(x):
-    return torch.relu(x @ (w1 * m1) + b1) @ (w2 * m2) + b2
-
+params, logits = made(D, H, torch.arange(D))
+opt = torch.optim.Adam(params, lr=learning_rate)
 
 rates = []
 for epoch in range(3):

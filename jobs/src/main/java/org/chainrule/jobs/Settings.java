@@ -262,12 +262,11 @@ public final class Settings {
         String output = root.string("train.output");
         int epochs = root.integer("train.epochs", 1, 1_000_000);
         int batch = root.integer("train.batch-size", 1, 1_000_000);
-        double lr = root.real("train.learning-rate", 1e-12, 10);
+        TrainingRecipe recipe = TrainingRecipe.read(root.section("train"));
         int workers = root.integer("train.workers", 0, 100_000);
         int freq = root.integer("train.averaging-frequency", 1, 1_000_000);
         int rounds = root.integer("train.rounds-per-call", 0, 1_000_000);
         int patience = root.integer("train.patience", 0, 1_000_000);
-        long seed = root.seed("train.seed");
         long evalRows = root.whole("train.train-eval-rows", 1, Long.MAX_VALUE);
         long validEvalRows = root.whole("train.valid-eval-rows", 0, Long.MAX_VALUE);
         int evalBatch = root.integer("evaluate.batch-size", 1, 1_000_000);
@@ -280,7 +279,7 @@ public final class Settings {
         record.put("model", modelRecord());
         record.put("train", config.getConfig("train").root().unwrapped());
         record.put("data", data);
-        return new Train.Settings(data, output, spec, new TrainingRecipe(lr, seed),
+        return new Train.Settings(data, output, spec, recipe,
                 new Train.Schedule(epochs, batch, patience), new Train.Averaging(workers, freq, rounds),
                 new Train.Scoring(evalRows, validEvalRows, evalBatch), resume, overwrite, record);
     }

@@ -154,6 +154,32 @@ class SettingsTest {
     }
 
     @Test
+    void theTrainingRecipeIsReadFromTheTrainSection() {
+        Train.Settings plain = Settings.load(null, List.of()).trainSettings(new long[]{4}, BINARY, false, false);
+        // the defaults are the recipe every model trained with before recipes (unused schedule keys do not count)
+        assertEquals(new org.chainrule.models.TrainingRecipe(1e-3, 42), plain.recipe());
+        Settings s = Settings.load(null, List.of("train.optimizer=adamw", "train.weight-decay=0.01",
+                "train.learning-rate=0.002", "train.beta2=0.99", "train.schedule.type=cosine",
+                "train.schedule.warmup-steps=100", "train.schedule.floor=0.0001", "train.gradient-clip-norm=5",
+                "train.ema=0.9995", "train.seed=7"));
+        var r = s.trainSettings(new long[]{4}, BINARY, false, false).recipe();
+        assertEquals("adamw", r.optimizer().name());
+        assertEquals(0.99, r.optimizer().beta2());
+        assertEquals(0.002, r.learningRate());
+        assertEquals(0.01, r.weightDecay());
+        assertEquals("cosine", r.schedule().type());
+        assertEquals(100, r.schedule().warmupSteps());
+        assertEquals(1e-4, r.schedule().floor());
+        assertEquals(5, r.clipNorm());
+        assertEquals(0.9995, r.ema());
+        assertEquals(7, r.seed());
+        ConfigErrors e = assertThrows(ConfigErrors.class, () -> Settings.load(null, List.of("train.optimizer=adamw",
+                "train.schedule.type=linear")).trainSettings(new long[]{4}, BINARY, false, false));
+        assertTrue(e.getMessage().contains("chainrule.train.schedule.type"), e.getMessage());
+        assertTrue(e.getMessage().contains("chainrule.train.weight-decay = 0: adamw"), e.getMessage());
+    }
+
+    @Test
     void unknownKeysInAFileNameTheFileAndLine(@TempDir Path tmp) throws IOException {
         Path f = tmp.resolve("typo.conf");
         Files.writeString(f, "chainrule {\n  train {\n    epoch = 3\n  }\n}\n");

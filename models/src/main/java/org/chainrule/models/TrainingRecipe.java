@@ -149,6 +149,17 @@ public record TrainingRecipe(Optimizer optimizer, double learningRate, Schedule 
             }
         }
 
+        /**
+         * The same schedule with the constants its type does not use set to those of {@link #CONSTANT}, so that two
+         * schedules that move the step size alike are equal (and a resume is not refused over an unused key).
+         */
+        public Schedule canonical() {
+            boolean usesGamma = type.equals("step") || type.equals("exponential") || type.equals("plateau");
+            return new Schedule(type, warmupSteps, usesGamma ? gamma : CONSTANT.gamma,
+                    type.equals("step") ? every : CONSTANT.every, type.equals("cosine") ? floor : CONSTANT.floor,
+                    type.equals("plateau") ? patience : CONSTANT.patience, span);
+        }
+
         /** The same schedule over a run of {@code steps} steps. */
         public Schedule withSpan(long steps) {
             return new Schedule(type, warmupSteps, gamma, every, floor, patience, steps);
@@ -216,7 +227,8 @@ public record TrainingRecipe(Optimizer optimizer, double learningRate, Schedule 
             return null;
         }
         return new TrainingRecipe(new Optimizer(name, beta1, beta2, epsilon, momentum), lr,
-                new Schedule(type, warmup, gamma, every, floor, patience, 0), l2, weightDecay, clip, ema, seed);
+                new Schedule(type, warmup, gamma, every, floor, patience, 0).canonical(), l2, weightDecay, clip, ema,
+                seed);
     }
 
     /** The same recipe with another seed. */
@@ -228,6 +240,11 @@ public record TrainingRecipe(Optimizer optimizer, double learningRate, Schedule 
     public TrainingRecipe spanning(long steps) {
         return new TrainingRecipe(optimizer, learningRate, schedule.withSpan(steps), l2, weightDecay, clipNorm, ema,
                 seed);
+    }
+
+    /** The same recipe with the base step size times {@code factor} (reduce-on-plateau's reductions). */
+    public TrainingRecipe scaled(double factor) {
+        return new TrainingRecipe(optimizer, learningRate * factor, schedule, l2, weightDecay, clipNorm, ema, seed);
     }
 
     /**

@@ -160,4 +160,16 @@ class TrainingRecipeTest {
                 .layer(new LossLayer.Builder(new NllOutputLoss()).build()).build();
         assertTrue(MultiLayerConfiguration.fromJson(c.toJson()).toJson().equals(c.toJson()), "JSON round trip");
     }
+
+    @Test
+    void aScheduleIsEqualToAnotherThatMovesTheStepSizeAlike() {
+        TrainingRecipe.Schedule constant = new TrainingRecipe.Schedule("constant", 0, 0.5, 10, 0.2, 3, 0);
+        assertEquals(TrainingRecipe.Schedule.CONSTANT, constant.canonical());
+        TrainingRecipe.Schedule step = new TrainingRecipe.Schedule("step", 5, 0.5, 10, 0.2, 3, 0).canonical();
+        assertEquals(new TrainingRecipe.Schedule("step", 5, 0.5, 10, 0, 1, 0), step);
+        TrainingRecipe.Schedule plateau = new TrainingRecipe.Schedule("plateau", 0, 0.5, 10, 0.2, 3, 0).canonical();
+        assertEquals(new TrainingRecipe.Schedule("plateau", 0, 0.5, 1, 0, 3, 0), plateau);
+        TrainingRecipe.Schedule cosine = new TrainingRecipe.Schedule("cosine", 0, 0.5, 10, 0.2, 3, 0).canonical();
+        assertEquals(new TrainingRecipe.Schedule("cosine", 0, 0.1, 1, 0.2, 1, 0), cosine);
+    }
 }

@@ -57,9 +57,18 @@ public record SavedModel(ModelSpec spec, MultiLayerNetwork network, Domain domai
 
     /** Writes the model directory atomically, with extra text files (e.g. training state) inside it. */
     public void save(String dir, Map<String, String> extraFiles, Configuration conf) {
+        save(dir, extraFiles, Map.of(), conf);
+    }
+
+    /** Writes the model directory atomically, with extra text and binary files (e.g. a weight average) inside it. */
+    public void save(String dir, Map<String, String> extraFiles, Map<String, byte[]> extraBinaries,
+                     Configuration conf) {
         Outputs.staged(dir, conf, staging -> {
             for (Map.Entry<String, String> e : extraFiles.entrySet()) {
                 Outputs.writeText(staging + "/" + e.getKey(), e.getValue(), conf);
+            }
+            for (Map.Entry<String, byte[]> e : extraBinaries.entrySet()) {
+                Outputs.writeBytes(staging + "/" + e.getKey(), e.getValue(), conf);
             }
             Outputs.writeBytes(staging + "/" + NETWORK, networkBytes(network, true), conf);
             Map<String, Object> doc = new LinkedHashMap<>();

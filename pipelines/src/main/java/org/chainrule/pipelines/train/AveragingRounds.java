@@ -64,7 +64,7 @@ public final class AveragingRounds implements AutoCloseable {
     private final int batchSize;
     private final int frequency;
     private final long seed;
-    private final Broadcast<Setup> setup;
+    private Broadcast<Setup> setup;
     private final RoundTaskListener listener = new RoundTaskListener(java.util.UUID.randomUUID().toString());
 
     /**
@@ -103,11 +103,26 @@ public final class AveragingRounds implements AutoCloseable {
                     .mapToPair(t -> new Tuple2<>(t._2(), t._1())).persist(StorageLevel.MEMORY_AND_DISK_SER());
             this.ownsRanked = true;
         }
+        this.setup = jsc.broadcast(new Setup(configurationJson(network), new Minibatches(spec, domain, dims)));
+        jsc.sc().addSparkListener(listener);
+    }
+
+    /** The network's configuration as workers build it (counters zero: each round's state carries them). */
+    private static String configurationJson(MultiLayerNetwork network) {
         MultiLayerConfiguration conf = network.getLayerWiseConfigurations().clone();
         conf.setIterationCount(0);
         conf.setEpochCount(0);
-        this.setup = jsc.broadcast(new Setup(conf.toJson(), new Minibatches(spec, domain, dims)));
-        jsc.sc().addSparkListener(listener);
+        return conf.toJson();
+    }
+
+    /**
+     * Sends the driver network's configuration to the workers again after it changed between rounds (a step size
+     * scaled on a plateau): later rounds build, or find resident, networks of the new configuration.
+     */
+    public void reconfigure(MultiLayerNetwork network) {
+        Broadcast<Setup> old = setup;
+        setup = jsc.broadcast(new Setup(configurationJson(network), old.value().minibatches()));
+        old.destroy();
     }
 
     /** Training rows. */

@@ -185,9 +185,7 @@ public record Incremental(String initFrom, boolean ifChanged, int keepVersions) 
                         + " optimizer");
                 return warm.network(s.spec(), s.recipe());
             }
-            MultiLayerNetwork net = new MultiLayerNetwork(s.spec().trainingConfiguration(s.recipe()));
-            net.init();
-            return net;
+            return s.recipe().network(s.spec());
         }
 
         /**

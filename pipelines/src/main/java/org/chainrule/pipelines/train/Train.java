@@ -46,10 +46,14 @@ import java.util.Map;
  * and optimizer state are averaged. Progress is printed every {@code roundsPerCall} rounds. The schedule depends only
  * on (seed, epoch), so a resumed run repeats the uninterrupted one exactly.
  *
+ * <p>The network is built and optimized under the run's {@link TrainingRecipe}; its step-size schedule runs on the
+ * run's own step and epoch ({@link StepSizes}), and with {@code ema} on, a {@link WeightAverage} of the parameters is
+ * what is scored, early-stopped on and saved as the model.
+ *
  * <p>After every epoch: exact train (on a fixed subset) and validation NLL through the distributed scorer, a checkpoint
- * (weights, updater state, settings, training state) that {@code resume} continues from, the best-so-far model in
- * {@code model/}, {@code metrics.parquet} and {@code loss-curve.png}; training stops early after {@code patience}
- * epochs without a better validation NLL.
+ * (weights, updater state, weight average, settings, training state) that {@code resume} continues from, the
+ * best-so-far model in {@code model/}, {@code metrics.parquet} and {@code loss-curve.png}; training stops early after
+ * {@code patience} epochs without a better validation NLL.
  */
 public final class Train {
     static final String CHECKPOINT = "checkpoint";
@@ -100,6 +104,12 @@ public final class Train {
         /** The same run with other resume and overwrite flags. */
         public Settings withFlags(boolean resume, boolean overwrite) {
             return new Settings(data, output, spec, recipe, schedule, averaging, scoring, resume, overwrite, record,
+                    allowChangedSettings);
+        }
+
+        /** The same run under another recipe. */
+        public Settings withRecipe(TrainingRecipe r) {
+            return new Settings(data, output, spec, r, schedule, averaging, scoring, resume, overwrite, record,
                     allowChangedSettings);
         }
 
@@ -226,15 +236,20 @@ public final class Train {
     }
 
     /** Trains (or resumes) into {@code dir}: the output itself, or the staging path of a replacement. */
-    private static Map<String, Object> train(SparkSession spark, Settings s, Manifest manifest, String dir,
+    private static Map<String, Object> train(SparkSession spark, Settings given, Manifest manifest, String dir,
                                              Incremental.Run incr) {
         Configuration hconf = spark.sparkContext().hadoopConfiguration();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         String checkpoint = dir + "/" + CHECKPOINT;
-        int workers = s.averaging().workers() > 0 ? s.averaging().workers() : jsc.defaultParallelism();
+        int workers = given.averaging().workers() > 0 ? given.averaging().workers() : jsc.defaultParallelism();
+        Settings s = given.withRecipe(StepSizes.forRun(given.recipe(), given.schedule().epochs(),
+                manifest.split("train", given.data()).rows(), given.schedule().batchSize(), workers,
+                given.averaging().frequency()));
+        StepSizes stepSizes = new StepSizes(s.spec(), s.recipe());
         Map<String, Object> now = RunSettings.of(s, workers, manifest, 1);
 
         MultiLayerNetwork net;
+        WeightAverage average = null;
         List<EpochMetrics> history = new ArrayList<>();
         List<Map<String, Object>> segments = new ArrayList<>();
         if (s.resume()) {
@@ -251,6 +266,15 @@ public final class Train {
             state.getConfigList("history").forEach(c -> history.add(EpochMetrics.of(c)));
             segments.addAll(RunSettings.recorded(state, saved));
             resumeSettings(s, segments, now, history.size(), net);
+            if (s.recipe().ema() > 0) {
+                String file = checkpoint + "/" + WeightAverage.FILE;
+                if (!Outputs.exists(file, hconf)) {
+                    throw new IllegalArgumentException("cannot resume " + s.output() + " with train.ema = "
+                            + s.recipe().ema() + ": its checkpoint holds no weight average (" + file + ")");
+                }
+                average = WeightAverage.fromBytes(Outputs.readBytes(file, hconf), s.recipe().ema(),
+                        net.numParams(), file);
+            }
             Progress.say("train", "resuming " + s.output() + " after epoch " + history.size());
         } else {
             net = incr.initialNetwork(s);
@@ -278,6 +302,9 @@ public final class Train {
             s.spec().initializeFromData(net, manifest.domain().standardize(Batches.matrix(first, dims,
                     manifest.domain().isReal())));
         }
+        if (!s.resume() && s.recipe().ema() > 0) {
+            average = WeightAverage.startingAt(s.recipe().ema(), net.params());
+        }
         Progress.say("train", String.format("%s on %s: %d train / %d valid rows, %d workers x batch %d, averaging every"
                         + " %d steps, %d epochs, %d parameters", s.spec().type(), s.data(), trainRows,
                 validRows, workers, s.schedule().batchSize(), s.averaging().frequency(), s.schedule().epochs(),
@@ -301,13 +328,21 @@ public final class Train {
                     break;
                 }
                 long t0 = System.nanoTime();
-                AveragingRounds.Epoch fitted = fitEpoch(jsc, averaging, net, s, epoch, runStart, startEpoch);
+                double before = stepSizes.appliedFactor();
+                double factor = stepSizes.beforeEpoch(net, epoch, history);
+                if (factor != before) {
+                    averaging.reconfigure(net); // the workers' networks take the scaled step size
+                }
+                AveragingRounds.Epoch fitted = fitEpoch(jsc, averaging, net, s, epoch, runStart, startEpoch, average);
                 long steps = fitted.steps();
                 averagingTimes.add(fitted.times().toMap());
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 JobLabels.describe(spark, "train epoch %d/%d: train and validation NLL", epoch + 1,
                         s.schedule().epochs());
-                Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), net, manifest.domain()));
+                // with a weight average on, the average is what is scored, kept as best and early-stopped on
+                MultiLayerNetwork scored = average == null ? net : averaged(net, average);
+                Broadcast<SavedModel.Payload> payload = jsc.broadcast(SavedModel.Payload.of(s.spec(), scored,
+                        manifest.domain()));
                 double trainNll = Scorer.meanNll(trainEval, payload, dims, s.scoring().batchSize())[0];
                 double validNll = Scorer.meanNll(validEval, payload, dims, s.scoring().batchSize())[0];
                 payload.destroy();
@@ -324,17 +359,21 @@ public final class Train {
                 if (improved) {
                     best = validNll;
                     sinceBest = 0;
-                    current.save(dir + "/" + MODEL, hconf);
+                    new SavedModel(s.spec(), scored, manifest.domain(), s.record(), provenance)
+                            .save(dir + "/" + MODEL, hconf);
                 } else {
                     sinceBest++;
                 }
-                current.save(checkpoint, Map.of(STATE, stateJson(history, segments)), hconf);
+                current.save(checkpoint, Map.of(STATE, stateJson(history, segments, stepSizes.factor(history))),
+                        average == null ? Map.of() : Map.of(WeightAverage.FILE, average.toBytes()), hconf);
                 Artefact.RUN.mark(dir, hconf);
                 writeMetrics(spark, dir, history, dims, hconf);
                 Progress.say("train", String.format("epoch %d/%d done in %s | %.0f ex/s | train NLL %.3f | valid NLL"
                                 + " %.3f nats (%.4f bits/dim)%s", epoch + 1, s.schedule().epochs(), Progress.duration(seconds),
                         trainRows / seconds, trainNll, validNll, Units.bitsPerDim(validNll, dims),
-                        improved ? " | best so far, saved" : " | best " + String.format("%.3f", best)));
+                        improved ? " | best so far, saved" : " | best " + String.format("%.3f", best))
+                        + (factor == 1 ? "" : String.format(" | step size x%.3g", factor))
+                        + (average == null ? "" : " | NLLs of the weight average"));
             }
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("output", s.output());
@@ -382,7 +421,7 @@ public final class Train {
      */
     private static AveragingRounds.Epoch fitEpoch(JavaSparkContext jsc, AveragingRounds averaging,
                                                   MultiLayerNetwork net, Settings s, int epoch, long runStart,
-                                                  int startEpoch) {
+                                                  int startEpoch, WeightAverage average) {
         int epochs = s.schedule().epochs();
         AveragingRounds.Epoch rounds = averaging.epoch(epoch);
         long total = rounds.steps();
@@ -398,6 +437,11 @@ public final class Train {
                         r + 1, Math.min(rounds.rounds(), r + perLine), rounds.rounds()));
             }
             rounds.round(r, net);
+            if (average != null) {
+                // the weight average follows the averaged parameters, as many decays as steps each worker took
+                long stepsThisRound = Math.min(perRound, total - r * perRound);
+                average.update(net.params(), (stepsThisRound + rounds.order().workers() - 1) / rounds.order().workers());
+            }
             if ((r + 1) % perLine != 0 && r + 1 < rounds.rounds()) {
                 continue;
             }
@@ -416,9 +460,19 @@ public final class Train {
         return rounds;
     }
 
-    private static String stateJson(List<EpochMetrics> history, List<Map<String, Object>> segments) {
+    /** The network with the weight average's parameters in place of its own (a copy). */
+    private static MultiLayerNetwork averaged(MultiLayerNetwork net, WeightAverage average) {
+        MultiLayerNetwork copy = net.clone();
+        copy.setParams(average.average());
+        return copy;
+    }
+
+    private static String stateJson(List<EpochMetrics> history, List<Map<String, Object>> segments,
+                                    double stepSizeFactor) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("epochsDone", history.size());
+        // reduce-on-plateau's factor, recomputed from the history on resume; recorded for reading
+        m.put("stepSizeFactor", stepSizeFactor);
         m.put("history", history.stream().map(EpochMetrics::toMap).toList());
         m.put("settings", segments);
         return Json.render(m);
@@ -461,7 +515,7 @@ public final class Train {
         next.put("fromEpoch", epochsDone + 1);
         segments.add(next);
         if (RunSettings.stepSizeChanged(last, now)) {
-            RunSettings.useStepSizeOf(net, s.spec().trainingConfiguration(s.recipe()));
+            RunSettings.useStepSizeOf(net, s.recipe().configure(s.spec().trainingConfiguration(s.recipe())));
         }
     }
 

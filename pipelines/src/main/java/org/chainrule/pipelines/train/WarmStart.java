@@ -73,8 +73,7 @@ record WarmStart(String path, SavedModel model, String networkSha256) {
 
     /** A training network of the spec under {@code recipe} (fresh optimizer state) holding the model's weights. */
     MultiLayerNetwork network(ModelSpec spec, TrainingRecipe recipe) {
-        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(recipe));
-        net.init();
+        MultiLayerNetwork net = recipe.network(spec);
         net.setParams(model.network().params());
         return net;
     }

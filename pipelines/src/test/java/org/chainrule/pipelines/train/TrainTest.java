@@ -70,8 +70,7 @@ class TrainTest {
         List<Example> rows = Shards.read(spark, data, "train", manifest).collect();
         IndependentAveraging reference = new IndependentAveraging(spec, opt, rows, 1, s.schedule().batchSize(), 1,
                 s.seed());
-        MultiLayerNetwork local = new MultiLayerNetwork(spec.trainingConfiguration(opt));
-        local.init();
+        MultiLayerNetwork local = opt.network(spec);
         for (int epoch = 0; epoch < 2; epoch++) {
             List<IndependentAveraging.Batch> batches = reference.batchesOf(epoch, 0);
             assertEquals(12, batches.size(), "300 rows in minibatches of 25");
@@ -79,6 +78,88 @@ class TrainTest {
         }
         IndependentAveraging.assertMatches(IndependentAveraging.State.of(local),
                 IndependentAveraging.State.of(sparkTrained), 1e-5, "after 2 epochs");
+    }
+
+    /** Every recipe option but reduce-on-plateau (which needs validation NLLs) at once. */
+    static TrainingRecipe everyOption(String schedule, long span, long seed) {
+        return new TrainingRecipe(new TrainingRecipe.Optimizer("adam", 0.85, 0.99, 1e-7, 0.9), 3e-3,
+                new TrainingRecipe.Schedule(schedule, 5, 0.5, 1, 1e-4, 1, span), 1e-4, 1e-3, 0.5, 0.99, seed);
+    }
+
+    /**
+     * One worker averaging after every step equals plain fitting with every recipe option on: Adam's constants, L2,
+     * decoupled weight decay, clipping, warm-up and an epoch-keyed step schedule (which sees the run's epoch), and
+     * the weight average updated per step.
+     */
+    @Test
+    void oneWorkerEqualsSingleJvmTrainingWithEveryRecipeOption(@TempDir Path tmp) {
+        MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 2, true, 5);
+        TrainingRecipe recipe = everyOption("step", 0, 11);
+        Train.Settings s = settings(tmp.resolve("run").toString(), spec, 2, 1, 1, 0, false).withRecipe(recipe);
+        Train.run(spark, s);
+        var conf = spark.sparkContext().hadoopConfiguration();
+        MultiLayerNetwork sparkTrained = SavedModel.load(s.output() + "/checkpoint", true, conf).network();
+        WeightAverage sparkAverage = WeightAverage.fromBytes(org.chainrule.pipelines.io.Outputs.readBytes(
+                s.output() + "/checkpoint/" + WeightAverage.FILE, conf), 0.99, sparkTrained.numParams(), "ckpt");
+
+        MultiLayerNetwork local = recipe.network(spec);
+        WeightAverage average = WeightAverage.startingAt(0.99, local.params());
+        List<Example> rows = Shards.read(spark, data, "train", manifest).collect();
+        IndependentAveraging reference = new IndependentAveraging(spec, recipe, rows, 1, s.schedule().batchSize(), 1,
+                s.seed());
+        for (int epoch = 0; epoch < 2; epoch++) {
+            local.getLayerWiseConfigurations().setEpochCount(epoch);
+            for (IndependentAveraging.Batch b : reference.batchesOf(epoch, 0)) {
+                local.fit(b.dataSet(spec));
+                average.update(local.params(), 1);
+            }
+        }
+        double maxDiff = local.params().sub(sparkTrained.params()).amaxNumber().doubleValue();
+        assertTrue(maxDiff < 1e-5, "parameters differ by up to " + maxDiff);
+        assertTrue(local.getUpdater().getStateViewArray().equalsWithEps(
+                sparkTrained.getUpdater().getStateViewArray(), 1e-5), "Adam state differs");
+        double averageDiff = average.average().sub(sparkAverage.average()).amaxNumber().doubleValue();
+        assertTrue(averageDiff < 1e-5, "weight averages differ by up to " + averageDiff);
+        // the saved best model holds weights of the average, not the live ones
+        INDArray best = SavedModel.load(s.output() + "/model", false, conf).network().params();
+        assertTrue(best.sub(sparkTrained.params()).amaxNumber().doubleValue() > 1e-4,
+                "the saved model holds the live weights");
+    }
+
+    /**
+     * Stopping after epoch 1 of 2 and resuming, mid-way through a warmed-up cosine schedule with every other option
+     * on (and two workers averaging every 2 steps), gives the same parameters, optimizer state and weight average as
+     * running 2 epochs straight.
+     */
+    @Test
+    void resumeMidScheduleEqualsUninterruptedRun(@TempDir Path tmp) {
+        MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 1, false, 5);
+        // the cosine spans the whole run (2 epochs) in both segments
+        TrainingRecipe recipe = StepSizes.forRun(everyOption("cosine", 0, 11), 2, manifest.split("train", data)
+                .rows(), 25, 2, 2);
+        Train.Settings straight = settings(tmp.resolve("straight").toString(), spec, 2, 2, 2, 0, false)
+                .withRecipe(recipe);
+        Train.run(spark, straight);
+        Train.Settings first = settings(tmp.resolve("resumed").toString(), spec, 1, 2, 2, 0, false)
+                .withRecipe(recipe);
+        Train.run(spark, first);
+        Map<String, Object> summary = Train.run(spark, settings(first.output(), spec, 2, 2, 2, 0, true)
+                .withRecipe(recipe));
+        assertEquals(2, ((List<?>) summary.get("history")).size());
+        var conf = spark.sparkContext().hadoopConfiguration();
+        MultiLayerNetwork a = SavedModel.load(straight.output() + "/checkpoint", true, conf).network();
+        MultiLayerNetwork b = SavedModel.load(first.output() + "/checkpoint", true, conf).network();
+        double maxDiff = a.params().sub(b.params()).amaxNumber().doubleValue();
+        assertTrue(maxDiff < 1e-6, "resumed run differs by up to " + maxDiff);
+        assertTrue(a.getUpdater().getStateViewArray().equalsWithEps(b.getUpdater().getStateViewArray(), 1e-6),
+                "optimizer state differs");
+        INDArray avgA = WeightAverage.fromBytes(org.chainrule.pipelines.io.Outputs.readBytes(straight.output()
+                + "/checkpoint/" + WeightAverage.FILE, conf), 0.99, a.numParams(), "a").average();
+        INDArray avgB = WeightAverage.fromBytes(org.chainrule.pipelines.io.Outputs.readBytes(first.output()
+                + "/checkpoint/" + WeightAverage.FILE, conf), 0.99, b.numParams(), "b").average();
+        assertTrue(avgA.sub(avgB).amaxNumber().doubleValue() < 1e-6, "weight averages differ");
+        assertEquals(a.getLayerWiseConfigurations().getIterationCount(),
+                b.getLayerWiseConfigurations().getIterationCount());
     }
 
     /** Stopping after epoch 1 and resuming gives the same parameters as running 2 epochs straight. */

@@ -1,0 +1,96 @@
+package org.chainrule.pipelines.train;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * The exponential moving average of a network's parameters (Polyak averaging; Polyak &amp; Juditsky 1992, as PixelCNN++
+ * used it with decay 0.9995): after each optimizer step, {@code average = decay * average + (1 - decay) * params},
+ * starting from the parameters before the first step. Validation, early stopping and the saved model use the
+ * average when the recipe's {@code ema} is on; the live parameters keep training, and the checkpoint keeps both.
+ *
+ * <p>Under parameter averaging the driver sees the parameters only once per averaging round, after {@code steps}
+ * minibatches per worker; it then applies the update with decay {@code decay^steps}, which is exactly the per-step
+ * average when one worker averages after every step, and otherwise an average over rounds with the same horizon in
+ * steps.
+ */
+final class WeightAverage {
+    /** File of the average in a checkpoint directory. */
+    static final String FILE = "weight-average.bin";
+
+    private final double decay;
+    private final INDArray average;
+
+    private WeightAverage(double decay, INDArray average) {
+        if (!(decay > 0 && decay < 1)) {
+            throw new IllegalArgumentException("an average's decay must be in (0, 1), got " + decay);
+        }
+        this.decay = decay;
+        this.average = average;
+    }
+
+    /** A new average starting at the given parameters (copied). */
+    static WeightAverage startingAt(double decay, INDArray params) {
+        return new WeightAverage(decay, params.dup());
+    }
+
+    /** Folds in the parameters after {@code steps} more optimizer steps (none: no change). */
+    void update(INDArray params, long steps) {
+        if (params.length() != average.length()) {
+            throw new IllegalArgumentException("the network has " + params.length() + " parameters, the average "
+                    + average.length());
+        }
+        if (steps < 1) {
+            return;
+        }
+        double keep = Math.pow(decay, steps);
+        average.muli(keep).addi(params.mul(1 - keep));
+    }
+
+    /** The averaged parameters (the average's own array: read, do not modify). */
+    INDArray average() {
+        return average;
+    }
+
+    /** The average as bytes: the decay, then the array in ND4J's binary format. */
+    byte[] toBytes() {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeDouble(decay);
+            Nd4j.write(average, out);
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * An average read back from {@link #toBytes}; {@code origin} names the file in messages. Refuses one whose decay or
+     * size is not the run's.
+     */
+    static WeightAverage fromBytes(byte[] bytes, double decay, long params, String origin) {
+        INDArray average;
+        double stored;
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
+            stored = in.readDouble();
+            average = Nd4j.read(in);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException(origin + ": corrupt weight average: " + e.getMessage(), e);
+        }
+        if (stored != decay || average.length() != params) {
+            throw new IllegalArgumentException(origin + ": a weight average with decay " + stored + " over "
+                    + average.length() + " parameters; the run has decay " + decay + " and " + params
+                    + " parameters");
+        }
+        return new WeightAverage(decay, average);
+    }
+}
