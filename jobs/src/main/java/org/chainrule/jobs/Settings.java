@@ -266,6 +266,8 @@ public final class Settings {
         int workers = root.integer("train.workers", 0, 100_000);
         int freq = root.integer("train.averaging-frequency", 1, 1_000_000);
         int rounds = root.integer("train.rounds-per-call", 0, 1_000_000);
+        double blockMomentum = root.real("train.block-momentum", 0, 0.999);
+        double stepScale = root.real("train.averaged-step-scale", 1e-3, 1e3);
         int patience = root.integer("train.patience", 0, 1_000_000);
         long evalRows = root.whole("train.train-eval-rows", 1, Long.MAX_VALUE);
         long validEvalRows = root.whole("train.valid-eval-rows", 0, Long.MAX_VALUE);
@@ -280,7 +282,7 @@ public final class Settings {
         record.put("train", config.getConfig("train").root().unwrapped());
         record.put("data", data);
         return new Train.Settings(data, output, spec, recipe,
-                new Train.Schedule(epochs, batch, patience), new Train.Averaging(workers, freq, rounds),
+                new Train.Schedule(epochs, batch, patience), new Train.Averaging(workers, freq, rounds, blockMomentum, stepScale),
                 new Train.Scoring(evalRows, validEvalRows, evalBatch), resume, overwrite, record);
     }
 

@@ -92,6 +92,20 @@ class SettingsTest {
     }
 
     @Test
+    void averagingSettingsAreReadAndCheckedTogether() {
+        Train.Averaging shipped = Settings.load(CONF.resolve("made-mnist.conf").toFile(), List.of())
+                .trainSettings(new long[]{28, 28}, BINARY, false, false).averaging();
+        assertEquals(new Train.Averaging(0, 50, 0, 0.25, 2), shipped);
+        assertEquals(new Train.Averaging(0, 5, 0, 0, 1), Settings.load(null, List.of())
+                .trainSettings(new long[]{28, 28}, BINARY, false, false).averaging());
+        ConfigErrors e = assertThrows(ConfigErrors.class, () -> Settings.load(null,
+                List.of("train.block-momentum=1", "train.averaged-step-scale=0"))
+                .trainSettings(new long[]{28, 28}, BINARY, false, false));
+        assertTrue(e.getMessage().contains("train.block-momentum") && e.getMessage().contains("train.averaged-step-scale"),
+                e.getMessage());
+    }
+
+    @Test
     void configsBuildTheModelsTheyName() {
         Train.Settings made = Settings.load(CONF.resolve("made-mnist-32masks.conf").toFile(), List.of())
                 .trainSettings(new long[]{28, 28}, BINARY, false, false);

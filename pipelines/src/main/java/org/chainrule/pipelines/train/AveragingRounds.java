@@ -13,6 +13,7 @@ import org.chainrule.pipelines.data.Domain;
 import org.chainrule.pipelines.data.Example;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import scala.Tuple2;
 import scala.collection.Iterator;
@@ -64,6 +65,7 @@ public final class AveragingRounds implements AutoCloseable {
     private final int batchSize;
     private final int frequency;
     private final long seed;
+    private final BlockMomentum momentum;
     private Broadcast<Setup> setup;
     private final RoundTaskListener listener = new RoundTaskListener(java.util.UUID.randomUUID().toString());
 
@@ -81,14 +83,17 @@ public final class AveragingRounds implements AutoCloseable {
      * @param batchSize rows per minibatch
      * @param frequency minibatches each worker fits per round
      * @param seed      root seed of the schedule
+     * @param momentum  block momentum on the averaged update, or null for plain averaging
      */
-    public AveragingRounds(JavaSparkContext jsc, JavaRDD<Example> train, MultiLayerNetwork network, ModelSpec spec,
-                           Domain domain, int dims, int workers, int batchSize, int frequency, long seed) {
+    AveragingRounds(JavaSparkContext jsc, JavaRDD<Example> train, MultiLayerNetwork network, ModelSpec spec,
+                    Domain domain, int dims, int workers, int batchSize, int frequency, long seed,
+                    BlockMomentum momentum) {
         this.jsc = jsc;
         this.workers = workers;
         this.batchSize = batchSize;
         this.frequency = frequency;
         this.seed = seed;
+        this.momentum = momentum;
         StatCounter ids = train.mapToDouble(e -> (double) e.rowId()).stats();
         this.rows = ids.count();
         if (rows == 0) {
@@ -191,6 +196,7 @@ public final class AveragingRounds implements AutoCloseable {
             long start = System.nanoTime();
             net.getLayerWiseConfigurations().setEpochCount(epoch);
             byte[] state = NetworkState.capture(net);
+            INDArray roundStart = momentum == null ? null : net.params().dup();
             long encoded = System.nanoTime();
             Broadcast<byte[]> broadcast = jsc.broadcast(state);
             long broadcasted = System.nanoTime();
@@ -224,6 +230,9 @@ public final class AveragingRounds implements AutoCloseable {
             }
             if (!states.isEmpty()) {
                 NetworkState.restoreMean(states, net, NetworkState.iteration(state) + steps, epoch);
+                if (momentum != null) {
+                    momentum.apply(roundStart, net.params());
+                }
             }
             long averaged = System.nanoTime();
             broadcast.destroy();

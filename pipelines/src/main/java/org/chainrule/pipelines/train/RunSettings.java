@@ -51,6 +51,8 @@ final class RunSettings {
             new Setting("train.batch-size", "batchSize", "batch-size", true),
             new Setting("train.workers", "workers", "workers", true),
             new Setting("train.averaging-frequency", "averagingFrequency", "averaging-frequency", true),
+            new Setting("train.block-momentum", "blockMomentum", null, false),
+            new Setting("train.averaged-step-scale", "averagedStepScale", null, true),
             new Setting("train.rounds-per-call", "roundsPerCall", "rounds-per-call", true),
             new Setting("train.train-eval-rows", "trainEvalRows", "train-eval-rows", true),
             new Setting("train.valid-eval-rows", "validEvalRows", "valid-eval-rows", true),
@@ -78,6 +80,8 @@ final class RunSettings {
         m.put("workers", workers);
         m.put("averagingFrequency", s.averaging().frequency());
         m.put("roundsPerCall", s.averaging().roundsPerCall());
+        m.put("blockMomentum", s.averaging().blockMomentum());
+        m.put("averagedStepScale", s.averaging().stepScale());
         m.put("trainEvalRows", s.scoring().trainRows());
         m.put("validEvalRows", s.scoring().validRows());
         m.put("data", s.data());

@@ -142,13 +142,23 @@ public final class Train {
      * @param workers       parallel workers (0 = Spark's default parallelism)
      * @param frequency     minibatches each worker fits between parameter averages
      * @param roundsPerCall averaging rounds per fit call, i.e. per progress line (0 = about ten per epoch)
+     * @param blockMomentum momentum on the averaged update ({@link BlockMomentum}; 0 = plain averaging)
+     * @param stepScale     factor on the recipe's step size when 2 or more workers average (1 = the same step as one
+     *                      process): each worker then covers more of the distance the workers' mean falls short by
      */
-    public record Averaging(int workers, int frequency, int roundsPerCall) {
+    public record Averaging(int workers, int frequency, int roundsPerCall, double blockMomentum, double stepScale) {
         public Averaging {
-            if (workers < 0 || frequency < 1 || roundsPerCall < 0) {
-                throw new IllegalArgumentException("need workers >= 0, frequency >= 1, roundsPerCall >= 0; got "
-                        + workers + ", " + frequency + ", " + roundsPerCall);
+            if (workers < 0 || frequency < 1 || roundsPerCall < 0 || !(blockMomentum >= 0 && blockMomentum < 1)
+                    || !(stepScale > 0)) {
+                throw new IllegalArgumentException("need workers >= 0, frequency >= 1, roundsPerCall >= 0, blockMomentum"
+                        + " in [0, 1), stepScale > 0; got " + workers + ", " + frequency + ", " + roundsPerCall + ", "
+                        + blockMomentum + ", " + stepScale);
             }
+        }
+
+        /** Plain averaging: no block momentum, the recipe's step size. */
+        public Averaging(int workers, int frequency, int roundsPerCall) {
+            this(workers, frequency, roundsPerCall, 0, 1);
         }
     }
 
@@ -245,11 +255,15 @@ public final class Train {
         Settings s = given.withRecipe(StepSizes.forRun(given.recipe(), given.schedule().epochs(),
                 manifest.split("train", given.data()).rows(), given.schedule().batchSize(), workers,
                 given.averaging().frequency()));
-        StepSizes stepSizes = new StepSizes(s.spec(), s.recipe());
         Map<String, Object> now = RunSettings.of(s, workers, manifest, 1);
+        if (workers > 1 && s.averaging().stepScale() != 1) {
+            s = s.withRecipe(s.recipe().scaled(s.averaging().stepScale()));
+        }
+        StepSizes stepSizes = new StepSizes(s.spec(), s.recipe());
 
         MultiLayerNetwork net;
         WeightAverage average = null;
+        BlockMomentum momentum = null;
         List<EpochMetrics> history = new ArrayList<>();
         List<Map<String, Object>> segments = new ArrayList<>();
         if (s.resume()) {
@@ -268,11 +282,13 @@ public final class Train {
             resumeSettings(s, segments, now, history.size(), net);
             if (s.recipe().ema() > 0) {
                 String file = checkpoint + "/" + WeightAverage.FILE;
-                if (!Outputs.exists(file, hconf)) {
-                    throw new IllegalArgumentException("cannot resume " + s.output() + " with train.ema = "
-                            + s.recipe().ema() + ": its checkpoint holds no weight average (" + file + ")");
-                }
-                average = WeightAverage.fromBytes(Outputs.readBytes(file, hconf), s.recipe().ema(),
+                average = WeightAverage.fromBytes(runState(s, file, "train.ema = " + s.recipe().ema(),
+                        "weight average", hconf), s.recipe().ema(), net.numParams(), file);
+            }
+            if (s.averaging().blockMomentum() > 0) {
+                String file = checkpoint + "/" + BlockMomentum.FILE;
+                momentum = BlockMomentum.fromBytes(runState(s, file, "train.block-momentum = "
+                        + s.averaging().blockMomentum(), "block momentum", hconf), s.averaging().blockMomentum(),
                         net.numParams(), file);
             }
             Progress.say("train", "resuming " + s.output() + " after epoch " + history.size());
@@ -305,17 +321,21 @@ public final class Train {
         if (!s.resume() && s.recipe().ema() > 0) {
             average = WeightAverage.startingAt(s.recipe().ema(), net.params());
         }
+        if (!s.resume() && s.averaging().blockMomentum() > 0) {
+            momentum = BlockMomentum.starting(s.averaging().blockMomentum(), net.numParams());
+        }
         Progress.say("train", String.format("%s on %s: %d train / %d valid rows, %d workers x batch %d, averaging every"
                         + " %d steps, %d epochs, %d parameters", s.spec().type(), s.data(), trainRows,
                 validRows, workers, s.schedule().batchSize(), s.averaging().frequency(), s.schedule().epochs(),
-                net.numParams()));
+                net.numParams()) + (momentum == null ? "" : ", block momentum " + momentum.momentum())
+                + (workers > 1 && s.averaging().stepScale() != 1 ? ", step size x" + s.averaging().stepScale() : ""));
         if (validScored < validRows) {
             Progress.say("train", String.format("valid NLL after each epoch on a fixed subset of %d of the %d"
                     + " validation rows (train.valid-eval-rows)", validScored, validRows));
         }
         List<Map<String, Object>> averagingTimes = new ArrayList<>();
         try (AveragingRounds averaging = new AveragingRounds(jsc, train, net, s.spec(), manifest.domain(), dims,
-                workers, s.schedule().batchSize(), s.averaging().frequency(), s.seed())) {
+                workers, s.schedule().batchSize(), s.averaging().frequency(), s.seed(), momentum)) {
             incr.scoreStart(jsc, validEval, net, manifest);
             double best = history.stream().mapToDouble(EpochMetrics::validNll).min().orElse(Double.POSITIVE_INFINITY);
             int sinceBest = sinceBest(history);
@@ -364,8 +384,15 @@ public final class Train {
                 } else {
                     sinceBest++;
                 }
+                Map<String, byte[]> runState = new LinkedHashMap<>();
+                if (average != null) {
+                    runState.put(WeightAverage.FILE, average.toBytes());
+                }
+                if (momentum != null) {
+                    runState.put(BlockMomentum.FILE, momentum.toBytes());
+                }
                 current.save(checkpoint, Map.of(STATE, stateJson(history, segments, stepSizes.factor(history))),
-                        average == null ? Map.of() : Map.of(WeightAverage.FILE, average.toBytes()), hconf);
+                        runState, hconf);
                 Artefact.RUN.mark(dir, hconf);
                 writeMetrics(spark, dir, history, dims, hconf);
                 Progress.say("train", String.format("epoch %d/%d done in %s | %.0f ex/s | train NLL %.3f | valid NLL"
@@ -396,6 +423,15 @@ public final class Train {
             valid.unpersist();
             validEval.unpersist();
         }
+    }
+
+    /** A checkpoint's file of run state that {@code setting} needs, or a clear refusal to resume without it. */
+    private static byte[] runState(Settings s, String file, String setting, String what, Configuration hconf) {
+        if (!Outputs.exists(file, hconf)) {
+            throw new IllegalArgumentException("cannot resume " + s.output() + " with " + setting
+                    + ": its checkpoint holds no " + what + " (" + file + ")");
+        }
+        return Outputs.readBytes(file, hconf);
     }
 
     /** The rows whose seeded uniform draw (by row id) falls below {@code fraction}: the same rows on every call. */

@@ -1,14 +1,7 @@
 package org.chainrule.pipelines.train;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 
 /**
  * The exponential moving average of a network's parameters (Polyak averaging; Polyak &amp; Juditsky 1992, as PixelCNN++
@@ -59,18 +52,9 @@ final class WeightAverage {
         return average;
     }
 
-    /** The average as bytes: the decay, then the array in ND4J's binary format. */
+    /** The average as bytes: the decay, then the array ({@link StoredVector}). */
     byte[] toBytes() {
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            DataOutputStream out = new DataOutputStream(bytes);
-            out.writeDouble(decay);
-            Nd4j.write(average, out);
-            out.flush();
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return StoredVector.toBytes(decay, average);
     }
 
     /**
@@ -78,19 +62,7 @@ final class WeightAverage {
      * size is not the run's.
      */
     static WeightAverage fromBytes(byte[] bytes, double decay, long params, String origin) {
-        INDArray average;
-        double stored;
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
-            stored = in.readDouble();
-            average = Nd4j.read(in);
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException(origin + ": corrupt weight average: " + e.getMessage(), e);
-        }
-        if (stored != decay || average.length() != params) {
-            throw new IllegalArgumentException(origin + ": a weight average with decay " + stored + " over "
-                    + average.length() + " parameters; the run has decay " + decay + " and " + params
-                    + " parameters");
-        }
-        return new WeightAverage(decay, average);
+        return new WeightAverage(decay, StoredVector.fromBytes(bytes, "weight average", "decay", decay, params,
+                origin));
     }
 }

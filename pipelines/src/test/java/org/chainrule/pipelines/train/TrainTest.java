@@ -18,7 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
@@ -162,6 +162,44 @@ class TrainTest {
                 b.getLayerWiseConfigurations().getIterationCount());
     }
 
+    /**
+     * Block momentum and the averaged step scale are part of the run: the checkpoint keeps the velocity, and resuming
+     * after epoch 1 gives the parameters, optimizer state and velocity of running 2 epochs straight; the workers
+     * trained at the scaled step size.
+     */
+    @Test
+    void resumeWithBlockMomentumEqualsUninterruptedRun(@TempDir Path tmp) {
+        MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 1, false, 5);
+        Train.Averaging averaging = new Train.Averaging(2, 2, 0, 0.5, 2);
+        java.util.function.BiFunction<String, Integer, Train.Settings> run = (out, epochs) -> new Train.Settings(data,
+                out, spec, new TrainingRecipe(2e-3, 11), new Train.Schedule(epochs, 25, 0), averaging,
+                new Train.Scoring(100, 0, 200), false, false, Map.of());
+        Train.Settings straight = run.apply(tmp.resolve("straight").toString(), 2);
+        Train.run(spark, straight);
+        Train.Settings first = run.apply(tmp.resolve("resumed").toString(), 1);
+        Train.run(spark, first);
+        Train.run(spark, run.apply(first.output(), 2).withFlags(true, false));
+        var conf = spark.sparkContext().hadoopConfiguration();
+        MultiLayerNetwork a = SavedModel.load(straight.output() + "/checkpoint", true, conf).network();
+        MultiLayerNetwork b = SavedModel.load(first.output() + "/checkpoint", true, conf).network();
+        assertTrue(a.params().equalsWithEps(b.params(), 1e-6), "resumed parameters differ");
+        assertTrue(a.getUpdater().getStateViewArray().equalsWithEps(b.getUpdater().getStateViewArray(), 1e-6),
+                "optimizer state differs");
+        byte[] va = org.chainrule.pipelines.io.Outputs.readBytes(straight.output() + "/checkpoint/"
+                + BlockMomentum.FILE, conf);
+        byte[] vb = org.chainrule.pipelines.io.Outputs.readBytes(first.output() + "/checkpoint/"
+                + BlockMomentum.FILE, conf);
+        INDArray pa = a.params().mul(0);
+        INDArray pb = b.params().mul(0);
+        BlockMomentum.fromBytes(va, 0.5, a.numParams(), "a").apply(pa.dup(), pa);
+        BlockMomentum.fromBytes(vb, 0.5, b.numParams(), "b").apply(pb.dup(), pb);
+        assertTrue(pa.amaxNumber().doubleValue() > 0, "the velocity is zero: no block momentum was applied");
+        assertTrue(pa.equalsWithEps(pb, 1e-6), "velocities differ");
+        String param = a.getLayer(0).paramTable().keySet().iterator().next();
+        assertEquals(4e-3, a.getLayerWiseConfigurations().getConf(0).getLayer().getUpdaterByParam(param)
+                .getLearningRate(0, 0), 1e-12, "the workers' step size");
+    }
+
     /** Stopping after epoch 1 and resuming gives the same parameters as running 2 epochs straight. */
     @Test
     void resumeEqualsUninterruptedRun(@TempDir Path tmp) {
@@ -210,8 +248,8 @@ class TrainTest {
      * and a counter that kept counting. The MADE has two mask sets, so each minibatch's variant is checked too.
      */
     @ParameterizedTest
-    @ValueSource(ints = {2, 3})
-    void everyRoundIsTheMeanOfIndependentWorkers(int workers) {
+    @CsvSource({"2, 0", "3, 0", "2, 0.5"})
+    void everyRoundIsTheMeanOfIndependentWorkers(int workers, double blockMomentum) {
         MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 2, true, 5);
         TrainingRecipe opt = new TrainingRecipe(2e-3, 11);
         int batchSize = 25;
@@ -226,7 +264,10 @@ class TrainTest {
         assertEquals(1, ((MultiLayerUpdater) net.getUpdater()).getUpdaterBlocks().size());
         int checked = 0;
         try (AveragingRounds averaging = new AveragingRounds(JavaSparkContext.fromSparkContext(spark.sparkContext()),
-                train, net, spec, manifest.domain(), 784, workers, batchSize, frequency, seed)) {
+                train, net, spec, manifest.domain(), 784, workers, batchSize, frequency, seed,
+                blockMomentum > 0 ? BlockMomentum.starting(blockMomentum, net.numParams()) : null)) {
+            // with block momentum the parameters step by v = momentum v + (mean - start); the optimizer state is the mean
+            INDArray velocity = net.params().mul(0);
             for (int epoch = 0; epoch < 2; epoch++) {
                 AveragingRounds.Epoch e = averaging.epoch(epoch);
                 assertEquals(2, e.rounds());
@@ -234,7 +275,11 @@ class TrainTest {
                 for (int r = 0; r < e.rounds(); r++) {
                     IndependentAveraging.State before = IndependentAveraging.State.of(net);
                     e.round(r, net);
-                    IndependentAveraging.assertMatches(reference.round(before, epoch, r),
+                    IndependentAveraging.State mean = reference.round(before, epoch, r);
+                    velocity.muli(blockMomentum).addi(mean.params().sub(before.params()));
+                    IndependentAveraging.State expected = new IndependentAveraging.State(
+                            before.params().add(velocity), mean.updater(), mean.iteration());
+                    IndependentAveraging.assertMatches(expected,
                             IndependentAveraging.State.of(net), 1e-5,
                             workers + " workers, epoch " + epoch + " round " + r);
                     checked++;
