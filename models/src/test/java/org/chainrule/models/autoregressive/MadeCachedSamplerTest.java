@@ -42,34 +42,44 @@ class MadeCachedSamplerTest {
         return s;
     }
 
-    /** The binary MADE ({@link Made}): one uniform per dimension after the mask-set draw, from the row's generator. */
+    /**
+     * The binary unconditional MADE: one uniform per dimension after the mask-set draw, from the row's generator (the
+     * stream it has always drawn from, so saved models keep their samples), at temperatures 1 and 0.7.
+     */
     @ParameterizedTest
     @MethodSource("org.chainrule.models.autoregressive.MadeTest#specs")
     void binaryCachedSamplesAreTheNaiveOnes(MadeSpec spec) {
-        Made made = (Made) spec.densityOf(randomNetwork(spec, 41));
-        long[] seeds = seeds(spec.hashCode());
-        INDArray cached = made.sample(seeds, true);
-        INDArray naive = made.sample(seeds, false);
-        assertArrayEquals(new long[]{SEEDS, spec.dim()}, cached.shape());
-        float[][] x = cached.toFloatMatrix();
-        float[][] y = naive.toFloatMatrix();
-        int uncertain = 0;
-        for (int i = 0; i < SEEDS; i++) {
-            assertArrayEquals(y[i], x[i], spec + ": seed " + seeds[i]);
-            SplittableRandom rng = new SplittableRandom(seeds[i]);
-            int k = rng.nextInt(spec.variantCount());
-            double[] logit = made.logits(Nd4j.createFromArray(new float[][]{x[i]}), k).toDoubleVector();
-            for (int d : spec.masks(k).ordering()) {
-                double one = LogMath.sigmoid(logit[d]);
-                assertEquals(rng.nextDouble() < one ? 1f : 0f, x[i][d], spec + ": seed " + seeds[i] + ", dim " + d);
-                uncertain += (x[i][d] == 1f ? one : 1 - one) < UNCERTAIN_BELOW ? 1 : 0;
+        MadeDensity made = (MadeDensity) spec.densityOf(randomNetwork(spec, 41));
+        for (double temperature : new double[]{1.0, 0.7}) {
+            long[] seeds = seeds(spec.hashCode() + Double.hashCode(temperature));
+            INDArray cached = made.sample(seeds, null, temperature, true);
+            INDArray naive = made.sample(seeds, null, temperature, false);
+            assertArrayEquals(new long[]{SEEDS, spec.dim()}, cached.shape());
+            float[][] x = cached.toFloatMatrix();
+            float[][] y = naive.toFloatMatrix();
+            String what = spec + ", T = " + temperature;
+            float[][][] logits = new float[spec.variantCount()][][];
+            for (int k = 0; k < logits.length; k++) {
+                logits[k] = made.params(cached, null, k).toFloatMatrix();
             }
+            int uncertain = 0;
+            for (int i = 0; i < SEEDS; i++) {
+                assertArrayEquals(y[i], x[i], what + ": seed " + seeds[i]);
+                SplittableRandom rng = new SplittableRandom(seeds[i]);
+                int k = rng.nextInt(spec.variantCount());
+                float[] logit = logits[k][i];
+                for (int d : spec.masks(k).ordering()) {
+                    double one = LogMath.sigmoid(logit[d] / temperature);
+                    assertEquals(rng.nextDouble() < one ? 1f : 0f, x[i][d], what + ": seed " + seeds[i] + ", dim " + d);
+                    uncertain += (x[i][d] == 1f ? one : 1 - one) < UNCERTAIN_BELOW ? 1 : 0;
+                }
+            }
+            assertUncertain(what, uncertain, SEEDS * spec.dim());
         }
-        assertUncertain(spec + "", uncertain, SEEDS * spec.dim());
     }
 
     /**
-     * {@link MadeDensity} (categorical, Bernoulli with context, Gaussian and Gaussian mixtures): the draw of dimension
+     * Every other model (categorical, Bernoulli with context, Gaussian and Gaussian mixtures): the draw of dimension
      * d uses the seed derived from (row seed, 1, d), at temperatures 1 and 0.7. Real values agree to float rounding
      * (the running sum adds in another order); discrete ones exactly.
      */
@@ -103,9 +113,9 @@ class MadeCachedSamplerTest {
             int uncertain = 0;
             double spread = 0;
             for (int k = 0; k < spec.variantCount(); k++) {
+                float[][] paramsOfMaskSet = density.params(Nd4j.createFromArray(x), c, k).toFloatMatrix();
                 for (int i : byMaskSet.get(k)) {
-                    float[] params = density.params(Nd4j.createFromArray(new float[][]{x[i]}),
-                            c == null ? null : c.getRow(i, true), k).toFloatVector();
+                    float[] params = paramsOfMaskSet[i];
                     for (int d = 0; d < spec.dim(); d++) {
                         double redrawn = family.sample(params, d * p, Seeds.derive(seeds[i], 1, d), temperature);
                         assertEquals(redrawn, x[i][d], discrete ? 0 : 1e-4 * (1 + Math.abs(redrawn)),
