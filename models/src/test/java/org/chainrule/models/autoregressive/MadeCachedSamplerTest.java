@@ -3,16 +3,20 @@ package org.chainrule.models.autoregressive;
 import org.chainrule.models.LogMath;
 import org.chainrule.models.OneNativeThread;
 import org.chainrule.models.Seeds;
+import org.chainrule.models.TrainingRecipe;
 import org.chainrule.models.conditionals.OutputFamily;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 
 import static org.chainrule.models.ModelTesting.randomNetwork;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -138,6 +142,44 @@ class MadeCachedSamplerTest {
                 assertTrue(spread > 0.5, what + ": real samples should spread, largest distance " + spread);
             }
         }
+    }
+
+    /**
+     * Samples are part of what a saved model is: the same seeds must keep giving the same samples across versions.
+     * The expected rows were drawn by the earlier, separate binary and family MADE densities (the binary one with its
+     * per-row generator and float32 sums, the family one with derived seeds and double sums) from parameters set by a
+     * formula, so no random initialisation is involved.
+     */
+    @ParameterizedTest
+    @MethodSource("frozenSamples")
+    void samplesForASeedAreThoseOfEarlierVersions(MadeSpec spec, String expected) {
+        MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 1)));
+        net.init();
+        INDArray p = net.params();
+        for (long i = 0; i < p.length(); i++) {
+            p.putScalar(i, 1.5 * Math.sin(1.7 * i + 0.3));
+        }
+        net.setParams(p);
+        long[] seeds = {1, 2, 3, 4, 5, 6, 7, 8};
+        INDArray c = MadeFamiliesTest.contexts(spec, seeds.length, 0);
+        StringBuilder drawn = new StringBuilder();
+        for (float[] row : spec.densityOf(net).sample(seeds, c, 1.0).toFloatMatrix()) {
+            for (float v : row) {
+                drawn.append((int) v);
+            }
+            drawn.append(' ');
+        }
+        assertEquals(expected, drawn.toString().trim(), spec.toString());
+    }
+
+    static Stream<Arguments> frozenSamples() {
+        return Stream.of(
+                Arguments.of(MadeSpec.made(new long[]{8}, new int[]{12}, 3, true, 5).withDirect(true),
+                        "10110001 00010011 10110011 00100010 01001010 10100100 00111011 01000011"),
+                Arguments.of(MadeSpec.made(new long[]{8}, new int[]{12, 10}, 2, false, 5),
+                        "00100000 01000101 01000101 01000101 01010011 11000111 11000111 11010111"),
+                Arguments.of(MadeFamiliesTest.made(6, new int[]{12}, 2, MadeFamiliesTest.CAT3, 2).withDirect(true),
+                        "220011 201012 220112 220101 201011 201012 220112 201012"));
     }
 
     /** The mask set a row samples from, as documented: uniform over the K sets, from the seed's child 0. */
