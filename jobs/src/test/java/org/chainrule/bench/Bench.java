@@ -2,7 +2,7 @@ package org.chainrule.bench;
 
 import org.apache.spark.sql.SparkSession;
 import org.chainrule.models.TrainingRecipe;
-import org.chainrule.models.autoregressive.Made;
+import org.chainrule.models.autoregressive.MadeDensity;
 import org.chainrule.models.autoregressive.MadeSpec;
 import org.chainrule.pipelines.data.Batches;
 import org.chainrule.pipelines.data.Example;
@@ -79,11 +79,11 @@ public final class Bench {
             MultiLayerNetwork fresh = new MultiLayerNetwork(spec.trainingConfiguration(
                     new TrainingRecipe(learningRate, seed)));
             fresh.init();
-            score((Made) spec.densityOf(fresh), x);
+            score((MadeDensity) spec.densityOf(fresh), x);
             return;
         }
         MultiLayerNetwork net = train(spec, x, Batches.matrix(valid, 784), epochs, learningRate, seed);
-        Made made = (Made) spec.densityOf(net);
+        MadeDensity made = (MadeDensity) spec.densityOf(net);
         score(made, x); // the rows the evaluate job scores too
         sampling(made);
     }
@@ -163,7 +163,7 @@ public final class Bench {
                 net.fit(ds);
             }
             rate[e] = batches.size() * BATCH / ((System.nanoTime() - t0) / 1e9);
-            double validNll = -((Made) spec.densityOf(net)).logProb(valid).meanNumber().doubleValue();
+            double validNll = -spec.densityOf(net).logProb(valid).meanNumber().doubleValue();
             System.out.printf("bench: training epoch %d: %.0f examples/s, valid NLL %.3f nats%n", e + 1, rate[e],
                     validNll);
             report("train_valid_nll_epoch_" + (e + 1), validNll, "nats");
@@ -174,7 +174,7 @@ public final class Bench {
     }
 
     /** The raw forward: log-likelihoods of every row, in batches of 1,000, as evaluate's tasks run it. */
-    static void score(Made made, INDArray x) {
+    static void score(MadeDensity made, INDArray x) {
         double[] rate = new double[5];
         for (int r = 0; r < rate.length + 1; r++) {
             long t0 = System.nanoTime();
@@ -188,17 +188,17 @@ public final class Bench {
         report("score_single_jvm", median(rate), "rows/s");
     }
 
-    static void sampling(Made made) {
+    static void sampling(MadeDensity made) {
         long[] seeds = new long[16];
         for (int i = 0; i < seeds.length; i++) {
             seeds[i] = 1000 + i;
         }
-        made.sample(seeds, true); // warm-up
+        made.sample(seeds, null, 1.0, true); // warm-up
         long t0 = System.nanoTime();
-        INDArray naive = made.sample(seeds, false);
+        INDArray naive = made.sample(seeds, null, 1.0, false);
         double naiveSec = (System.nanoTime() - t0) / 1e9;
         t0 = System.nanoTime();
-        INDArray cached = made.sample(seeds, true);
+        INDArray cached = made.sample(seeds, null, 1.0, true);
         double cachedSec = (System.nanoTime() - t0) / 1e9;
         report("sample_naive", seeds.length / naiveSec, "samples/s");
         report("sample_cached", seeds.length / cachedSec, "samples/s");

@@ -20,10 +20,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,7 +29,8 @@ import java.util.Map;
  * FVSBN (fully visible sigmoid belief net: logistic autoregression, Frey 1998).
  *
  * <p>The plain model is over binary vectors: Bernoulli conditionals, trained on logits with
- * {@link BernoulliLogitLoss} and scored by {@link Made}. Two extensions share the same masks:
+ * {@link BernoulliLogitLoss} and scored by {@link MadeDensity}'s BLAS forward pass. Two extensions share the same
+ * masks:
  * <ul>
  *   <li>another {@link OutputFamily} (categorical, Gaussian, Gaussian mixture as in RNADE): the output layer emits
  *       {@code P = family.paramsPerDim()} values per dimension, all P masked like that dimension's single logit;</li>
@@ -40,8 +39,8 @@ import java.util.Map;
  *       weights, which keeps every conditional a function of c and the preceding x only, so each p(. | c) stays
  *       exactly normalized.</li>
  * </ul>
- * Either extension makes the training network output each example's exact NLL ({@link NllOutputLoss}) and the
- * density a {@link MadeDensity}; the binary, unconditional model is built exactly as before.
+ * Either extension makes the training network output each example's exact NLL ({@link NllOutputLoss}), which
+ * {@link MadeDensity} scores with; the binary, unconditional model is built exactly as before.
  *
  * @param type          {@code made} or {@code fvsbn}
  * @param eventShape    shape of one event; D = product
@@ -249,17 +248,7 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
 
     @Override
     public DensityModel densityOf(MultiLayerNetwork network) {
-        if (nllOutput()) {
-            return new MadeDensity(this, network);
-        }
-        List<INDArray> weights = new ArrayList<>();
-        List<INDArray> biases = new ArrayList<>();
-        for (int l = 0; l <= hidden.length; l++) {
-            weights.add(network.getLayer(0).getParam(MadeLayer.weightName(l)).dup());
-            biases.add(network.getLayer(0).getParam(MadeLayer.biasName(l)).dup());
-        }
-        INDArray directWeights = direct ? network.getLayer(0).getParam(MadeLayer.DIRECT).dup() : null;
-        return new Made(this, weights, biases, directWeights);
+        return new MadeDensity(this, network);
     }
 
     @Override

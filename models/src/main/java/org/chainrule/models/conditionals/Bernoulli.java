@@ -41,6 +41,14 @@ public record Bernoulli() implements OutputFamily {
 
     @Override
     public double sample(float[] p, int offset, long seed, double temperature) {
-        return Seeds.uniform(seed) < LogMath.sigmoid(p[offset] / temperature) ? 1.0 : 0.0;
+        return sampleFromUniform(p, offset, Seeds.uniform(seed), temperature);
+    }
+
+    /**
+     * The draw for a given uniform in [0, 1): 1 when it falls below p(x = 1). For samplers whose uniforms come from
+     * another source than {@link #sample(float[], int, long, double)}'s seed (the binary MADE's per-row stream).
+     */
+    public double sampleFromUniform(float[] p, int offset, double uniform, double temperature) {
+        return uniform < LogMath.sigmoid(p[offset] / temperature) ? 1.0 : 0.0;
     }
 }

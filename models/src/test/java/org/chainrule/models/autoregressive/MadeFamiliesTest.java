@@ -548,8 +548,8 @@ class MadeFamiliesTest {
 
     /**
      * The binary unconditional spec builds what it always built: its configuration is the old one plus the four new
-     * layer fields at their defaults, a network from the old JSON computes the same function, and it scores with
-     * {@link Made} on logits.
+     * layer fields at their defaults, a network from the old JSON computes the same function, and its density scores
+     * it on logits, as before.
      */
     @Test
     void oldBinaryJsonStillLoadsAsBefore() throws Exception {
@@ -581,8 +581,13 @@ class MadeFamiliesTest {
             assertEquals(16 * 4, logits.length(), "the old network outputs logits");
             assertEquals(reference.output(spec.trainingFeatures(x, k), false), logits);
         }
-        assertInstanceOf(Made.class, spec.densityOf(oldNet));
-        assertEquals(spec.densityOf(reference).logProb(x), spec.densityOf(oldNet).logProb(x));
+        INDArray perMask = Nd4j.create(DataType.DOUBLE, 16, 2);
+        for (int k = 0; k < 2; k++) {
+            perMask.putColumn(k, LogMath.bernoulliLogProb(x, oldNet.output(spec.trainingFeatures(x, k), false)));
+        }
+        INDArray scored = spec.densityOf(oldNet).logProb(x);
+        assertTrue(LogMath.logMeanExp(perMask).equalsWithEps(scored, 1e-5), "the density scores the old logits");
+        assertEquals(spec.densityOf(reference).logProb(x), scored);
         assertEquals(x, spec.trainingLabels(x));
     }
 

@@ -43,12 +43,12 @@ class MadeTest {
     @ParameterizedTest
     @MethodSource("specs")
     void autoregressivePropertyForEveryMask(MadeSpec spec) {
-        Made made = (Made) spec.densityOf(randomNetwork(spec, 11));
+        MadeDensity made = (MadeDensity) spec.densityOf(randomNetwork(spec, 11));
         int dim = spec.dim();
         INDArray x = Nd4j.rand(DataType.FLOAT, 32, dim).gt(0.5).castTo(DataType.FLOAT);
         for (int k = 0; k < spec.variantCount(); k++) {
             int[] order = spec.masks(k).ordering();
-            INDArray base = made.logits(x, k);
+            INDArray base = made.params(x, null, k);
             int dependsOnPast = 0;
             for (int t = 0; t < dim; t++) {
                 int d = order[t];
@@ -56,14 +56,16 @@ class MadeTest {
                 for (int s = t; s < dim; s++) {
                     future.getColumn(order[s]).rsubi(1.0);
                 }
-                double diff = made.logits(future, k).getColumn(d).sub(base.getColumn(d)).amaxNumber().doubleValue();
+                double diff = made.params(future, null, k).getColumn(d).sub(base.getColumn(d)).amaxNumber()
+                        .doubleValue();
                 assertEquals(0.0, diff, 0.0, "mask " + k + ": output " + d + " depends on inputs at or after it");
                 if (t > 0) {
                     INDArray past = x.dup();
                     for (int s = 0; s < t; s++) {
                         past.getColumn(order[s]).rsubi(1.0);
                     }
-                    if (made.logits(past, k).getColumn(d).sub(base.getColumn(d)).amaxNumber().doubleValue() > 1e-5) {
+                    INDArray changed = made.params(past, null, k).getColumn(d);
+                    if (changed.sub(base.getColumn(d)).amaxNumber().doubleValue() > 1e-5) {
                         dependsOnPast++;
                     }
                 }
@@ -77,11 +79,11 @@ class MadeTest {
     @MethodSource("specs")
     void trainingGraphMatchesDensityAndIsAutoregressive(MadeSpec spec) {
         MultiLayerNetwork net = randomNetwork(spec, 13);
-        Made made = (Made) spec.densityOf(net);
+        MadeDensity made = (MadeDensity) spec.densityOf(net);
         INDArray x = Nd4j.rand(DataType.FLOAT, 16, spec.dim()).gt(0.5).castTo(DataType.FLOAT);
         for (int k = 0; k < spec.variantCount(); k++) {
             INDArray graphLogits = net.feedForwardToLayer(0, spec.trainingFeatures(x, k), false).get(1);
-            INDArray ours = made.logits(x, k);
+            INDArray ours = made.params(x, null, k);
             assertTrue(graphLogits.equalsWithEps(ours, 1e-4), "graph and density disagree for mask " + k);
         }
     }
@@ -89,7 +91,7 @@ class MadeTest {
     @ParameterizedTest
     @MethodSource("specs")
     void exactlyNormalized(MadeSpec spec) {
-        Made made = (Made) spec.densityOf(randomNetwork(spec, 17));
+        MadeDensity made = (MadeDensity) spec.densityOf(randomNetwork(spec, 17));
         assertNormalized(made, 1e-4);
         for (int k = 0; k < spec.variantCount(); k++) {
             final int kk = k;
@@ -99,7 +101,7 @@ class MadeTest {
                 }
 
                 public INDArray logProb(INDArray x) {
-                    return made.logProb(x, kk);
+                    return made.logProb(x, null, kk);
                 }
 
                 public INDArray sample(long[] seeds) {
@@ -116,26 +118,26 @@ class MadeTest {
         MadeSpec spec = MadeSpec.made(new long[]{20}, new int[]{30}, 2, false, 4).withDirect(true);
         MultiLayerNetwork net = randomNetwork(spec, 23);
         net.getLayer(0).getParam(MadeLayer.DIRECT).assign(Nd4j.randn(DataType.FLOAT, 20, 20).muli(0.3));
-        Made made = (Made) spec.densityOf(net);
-        INDArray x = Nd4j.rand(DataType.FLOAT, Made.SCORING_ROWS * 2 + 37, 20).gt(0.5).castTo(DataType.FLOAT);
+        MadeDensity made = (MadeDensity) spec.densityOf(net);
+        INDArray x = Nd4j.rand(DataType.FLOAT, MadeDensity.SCORING_ROWS * 2 + 37, 20).gt(0.5).castTo(DataType.FLOAT);
         for (int k = 0; k < 2; k++) {
-            double[] plain = LogMath.bernoulliLogProb(x, made.logits(x, k)).toDoubleVector();
-            assertArrayEquals(plain, made.logProb(x, k).toDoubleVector(), 1e-4);
-            assertArrayEquals(plain, made.logProb(x.castTo(DataType.DOUBLE).dup('f'), k).toDoubleVector(), 1e-4);
-            assertEquals(plain[5], made.logProb(x.getRow(5, true), k).getDouble(0), 1e-4);
+            double[] plain = LogMath.bernoulliLogProb(x, made.params(x, null, k)).toDoubleVector();
+            assertArrayEquals(plain, made.logProb(x, null, k).toDoubleVector(), 1e-4);
+            assertArrayEquals(plain, made.logProb(x.castTo(DataType.DOUBLE).dup('f'), null, k).toDoubleVector(), 1e-4);
+            assertEquals(plain[5], made.logProb(x.getRow(5, true), null, k).getDouble(0), 1e-4);
         }
     }
 
     @Test
     void ensembleIsLogMeanExpOfMasks() {
         MadeSpec spec = MadeSpec.made(new long[]{6}, new int[]{10}, 3, true, 1);
-        Made made = (Made) spec.densityOf(randomNetwork(spec, 19));
+        MadeDensity made = (MadeDensity) spec.densityOf(randomNetwork(spec, 19));
         INDArray x = allBinary(6);
         double[] ens = made.logProb(x).toDoubleVector();
         for (int i = 0; i < x.rows(); i++) {
             double mean = 0;
             for (int k = 0; k < 3; k++) {
-                mean += Math.exp(made.logProb(x.getRow(i, true), k).getDouble(0)) / 3;
+                mean += Math.exp(made.logProb(x.getRow(i, true), null, k).getDouble(0)) / 3;
             }
             // float32 network: a one-row pass may take another BLAS kernel than the batch (CPU-dependent rounding)
             assertEquals(Math.log(mean), ens[i], 1e-5);
@@ -145,7 +147,7 @@ class MadeTest {
     @ParameterizedTest
     @MethodSource("smallSpecs")
     void samplesFollowTheDensity(MadeSpec spec) {
-        Made made = (Made) spec.densityOf(randomNetwork(spec, 23));
+        MadeDensity made = (MadeDensity) spec.densityOf(randomNetwork(spec, 23));
         INDArray samples = made.sample(20_000, 99L);
         double[] chi = chiSquared(made, samples);
         assertTrue(chi[0] < chiSquaredCritical999(chi[1]),
@@ -164,13 +166,13 @@ class MadeTest {
     @ParameterizedTest
     @MethodSource("specs")
     void cachedAndNaiveSamplingAgreeAndAreSeeded(MadeSpec spec) {
-        Made made = (Made) spec.densityOf(randomNetwork(spec, 29));
+        MadeDensity made = (MadeDensity) spec.densityOf(randomNetwork(spec, 29));
         long[] seeds = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-        INDArray cached = made.sample(seeds, true);
-        assertEquals(cached, made.sample(seeds, false));
-        assertEquals(cached, made.sample(seeds, true));
+        INDArray cached = made.sample(seeds, null, 1.0, true);
+        assertEquals(cached, made.sample(seeds, null, 1.0, false));
+        assertEquals(cached, made.sample(seeds, null, 1.0, true));
         // a row depends only on its own seed, not on its batch
-        assertEquals(cached.getRow(3), made.sample(new long[]{4}, true).getRow(0));
+        assertEquals(cached.getRow(3), made.sample(new long[]{4}, null, 1.0, true).getRow(0));
     }
 
     @Test
@@ -211,7 +213,8 @@ class MadeTest {
         assertThrows(IllegalArgumentException.class, () -> MadeSpec.made(new long[]{4}, new int[]{0}, 1, false, 1));
         assertThrows(IllegalArgumentException.class, () -> MadeSpec.made(new long[]{4}, new int[]{3}, 0, false, 1));
         assertThrows(IllegalArgumentException.class, () -> new MadeSpec("fvsbn", new long[]{4}, new int[]{3}, 1, false, 1, false));
-        Made made = (Made) MadeSpec.fvsbn(new long[]{4}).densityOf(randomNetwork(MadeSpec.fvsbn(new long[]{4}), 1));
+        MadeSpec fvsbn = MadeSpec.fvsbn(new long[]{4});
+        MadeDensity made = (MadeDensity) fvsbn.densityOf(randomNetwork(fvsbn, 1));
         assertThrows(IllegalArgumentException.class, () -> made.logProb(Nd4j.zeros(2, 5)));
     }
 
