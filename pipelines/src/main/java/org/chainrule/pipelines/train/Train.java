@@ -256,6 +256,8 @@ public final class Train {
                 manifest.split("train", given.data()).rows(), given.schedule().batchSize(), workers,
                 given.averaging().frequency()));
         Map<String, Object> now = RunSettings.of(s, workers, manifest, 1);
+        // block momentum and the step scale are for averaging 2 or more workers; one worker trains as one process
+        double blockMomentum = workers > 1 ? s.averaging().blockMomentum() : 0;
         if (workers > 1 && s.averaging().stepScale() != 1) {
             s = s.withRecipe(s.recipe().scaled(s.averaging().stepScale()));
         }
@@ -285,11 +287,10 @@ public final class Train {
                 average = WeightAverage.fromBytes(runState(s, file, "train.ema = " + s.recipe().ema(),
                         "weight average", hconf), s.recipe().ema(), net.numParams(), file);
             }
-            if (s.averaging().blockMomentum() > 0) {
+            if (blockMomentum > 0) {
                 String file = checkpoint + "/" + BlockMomentum.FILE;
-                momentum = BlockMomentum.fromBytes(runState(s, file, "train.block-momentum = "
-                        + s.averaging().blockMomentum(), "block momentum", hconf), s.averaging().blockMomentum(),
-                        net.numParams(), file);
+                momentum = BlockMomentum.fromBytes(runState(s, file, "train.block-momentum = " + blockMomentum,
+                        "block momentum", hconf), blockMomentum, net.numParams(), file);
             }
             Progress.say("train", "resuming " + s.output() + " after epoch " + history.size());
         } else {
@@ -321,8 +322,8 @@ public final class Train {
         if (!s.resume() && s.recipe().ema() > 0) {
             average = WeightAverage.startingAt(s.recipe().ema(), net.params());
         }
-        if (!s.resume() && s.averaging().blockMomentum() > 0) {
-            momentum = BlockMomentum.starting(s.averaging().blockMomentum(), net.numParams());
+        if (!s.resume() && blockMomentum > 0) {
+            momentum = BlockMomentum.starting(blockMomentum, net.numParams());
         }
         Progress.say("train", String.format("%s on %s: %d train / %d valid rows, %d workers x batch %d, averaging every"
                         + " %d steps, %d epochs, %d parameters", s.spec().type(), s.data(), trainRows,

@@ -95,7 +95,10 @@ class TrainTest {
     void oneWorkerEqualsSingleJvmTrainingWithEveryRecipeOption(@TempDir Path tmp) {
         MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 2, true, 5);
         TrainingRecipe recipe = everyOption("step", 0, 11);
-        Train.Settings s = settings(tmp.resolve("run").toString(), spec, 2, 1, 1, 0, false).withRecipe(recipe);
+        Train.Settings plain = settings(tmp.resolve("run").toString(), spec, 2, 1, 1, 0, false).withRecipe(recipe);
+        // block momentum and the averaged step scale are for 2 or more workers: one worker trains as one process
+        Train.Settings s = new Train.Settings(plain.data(), plain.output(), spec, recipe, plain.schedule(),
+                new Train.Averaging(1, 1, 0, 0.5, 2), plain.scoring(), false, false, Map.of());
         Train.run(spark, s);
         var conf = spark.sparkContext().hadoopConfiguration();
         MultiLayerNetwork sparkTrained = SavedModel.load(s.output() + "/checkpoint", true, conf).network();
