@@ -60,7 +60,7 @@ echo "bench-scale: $CSV: $ROWS rows, $((BYTES / 1000000)) MB; executors: 2 x 1 c
 scripts/local-cluster.sh stop --port "$PORT" >/dev/null 2>&1 || true
 MASTER=$(scripts/local-cluster.sh start --workers 2 --cores 1 --memory "$MEM" --port "$PORT" --webui-port 0)
 trap 'scripts/local-cluster.sh stop --port "$PORT" >/dev/null 2>&1 || true' EXIT
-SPARK_OPTS=(--master "$MASTER" --executor-memory "$MEM"
+SPARK_OPTS=(--master "$MASTER" --executor-memory "$MEM" --executor-cores 1
   --conf spark.eventLog.enabled=true --conf "spark.eventLog.dir=file:$OUT/events"
   --conf spark.eventLog.logStageExecutorMetrics=true --conf spark.executor.processTreeMetrics.enabled=true
   --conf spark.executor.metrics.pollingInterval=1s)
@@ -94,7 +94,7 @@ fi
 if [[ " $STEPS " == *" train "* ]]; then
   echo "bench-scale: train, one epoch"
   step train train -c conf/made-mnist.conf --overwrite --set data="$DATA" --set train.output="$OUT/run" \
-    --set train.epochs=1 --set train.workers=2 --set train.averaging-frequency=10 --set train.train-eval-rows=1000 \
+    --set train.epochs=1 --set train.workers=2 --set train.train-eval-rows=1000 \
     --set train.valid-eval-rows=1000
 fi
 if [[ " $STEPS " == *" evaluate "* ]]; then
