@@ -26,6 +26,7 @@ import org.chainrule.pipelines.sample.Interpolate;
 import org.chainrule.pipelines.sample.Sample;
 import org.chainrule.pipelines.score.Score;
 import org.chainrule.pipelines.score.ValueRule;
+import org.chainrule.pipelines.train.AveragingRounds;
 import org.chainrule.pipelines.train.Train;
 
 import java.io.File;
@@ -268,6 +269,7 @@ public final class Settings {
         int rounds = root.integer("train.rounds-per-call", 0, 1_000_000);
         double blockMomentum = root.real("train.block-momentum", 0, 0.999);
         double stepScale = root.real("train.averaged-step-scale", 1e-3, 1e3);
+        String exchange = root.oneOf("train.exchange", AveragingRounds.EXCHANGES);
         int patience = root.integer("train.patience", 0, 1_000_000);
         long evalRows = root.whole("train.train-eval-rows", 1, Long.MAX_VALUE);
         long validEvalRows = root.whole("train.valid-eval-rows", 0, Long.MAX_VALUE);
@@ -282,7 +284,8 @@ public final class Settings {
         record.put("train", config.getConfig("train").root().unwrapped());
         record.put("data", data);
         return new Train.Settings(data, output, spec, recipe,
-                new Train.Schedule(epochs, batch, patience), new Train.Averaging(workers, freq, rounds, blockMomentum, stepScale),
+                new Train.Schedule(epochs, batch, patience), new Train.Averaging(workers, freq, rounds, blockMomentum, stepScale,
+                exchange),
                 new Train.Scoring(evalRows, validEvalRows, evalBatch), resume, overwrite, record);
     }
 

@@ -154,11 +154,13 @@ class ClusterIT {
     /**
      * Tasks that fit the workers' minibatches in an averaging round: of the jobs described as a round, the stage
      * {@code AveragingRounds} runs over the workers' partitions of the epoch's shuffle (each task runs its worker's k
-     * steps; the shuffle itself is an earlier job with its own description). A training loop of another shape names
-     * its fitting stage here.
+     * steps; the shuffle itself is an earlier job with its own description), or, with one barrier job per epoch (the
+     * default where Spark allows it), that job's barrier stage ({@code mapPartitions at BarrierRounds}), whose tasks run
+     * a worker's whole epoch: losing one makes Spark rerun the stage, and the driver its rounds from the epoch's start.
      */
     static final java.util.function.Predicate<TaskRecorder.Line> DURING_AVERAGING = l -> l.text().matches(
-            "train epoch \\d+/\\d+: averaging round.*") && l.stageName().contains("AveragingRounds");
+            "train epoch \\d+/\\d+: averaging round.*")
+            && (l.stageName().contains("AveragingRounds") || l.stageName().contains("mapPartitions at BarrierRounds"));
 
     /**
      * An executor killed while it scores a partition for {@code evaluate}: the scores are complete (every test row

@@ -53,8 +53,9 @@ class EventLogIT {
                 descriptions.add(d);
             }
         }
-        for (String phase : List.of("train: read data", "train epoch 1/2: shuffle into minibatches",
-                "train epoch 1/2: averaging round 1 of ", "train epoch 2/2: averaging round ",
+        // each epoch's averaging is one barrier job (the epoch's shuffle is its first stage)
+        for (String phase : List.of("train: read data", "train epoch 1/2: averaging rounds 1-5 of 5 in one job",
+                "train epoch 2/2: averaging rounds 1-5 of 5 in one job",
                 "train epoch 2/2: train and validation NLL", "train epoch 2/2: save checkpoint and metrics",
                 "train metrics: epoch 1/2", "train metrics: epoch 2/2")) {
             assertTrue(descriptions.stream().anyMatch(d -> d.startsWith(phase)),

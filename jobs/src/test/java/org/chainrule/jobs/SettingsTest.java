@@ -98,11 +98,13 @@ class SettingsTest {
         assertEquals(new Train.Averaging(0, 50, 0, 0.25, 2), shipped);
         assertEquals(new Train.Averaging(0, 5, 0, 0, 1), Settings.load(null, List.of())
                 .trainSettings(new long[]{28, 28}, BINARY, false, false).averaging());
+        assertEquals("rounds", Settings.load(null, List.of("train.exchange=rounds"))
+                .trainSettings(new long[]{28, 28}, BINARY, false, false).averaging().exchange());
         ConfigErrors e = assertThrows(ConfigErrors.class, () -> Settings.load(null,
-                List.of("train.block-momentum=1", "train.averaged-step-scale=0"))
+                List.of("train.block-momentum=1", "train.averaged-step-scale=0", "train.exchange=sockets"))
                 .trainSettings(new long[]{28, 28}, BINARY, false, false));
-        assertTrue(e.getMessage().contains("train.block-momentum") && e.getMessage().contains("train.averaged-step-scale"),
-                e.getMessage());
+        assertTrue(e.getMessage().contains("train.block-momentum") && e.getMessage().contains("train.averaged-step-scale")
+                && e.getMessage().contains("train.exchange"), e.getMessage());
     }
 
     @Test

@@ -66,6 +66,7 @@ public final class AveragingRounds implements AutoCloseable {
     private final int frequency;
     private final long seed;
     private final BlockMomentum momentum;
+    private final boolean oneJobPerEpoch;
     private Broadcast<Setup> setup;
     private final RoundTaskListener listener = new RoundTaskListener(java.util.UUID.randomUUID().toString());
 
@@ -84,11 +85,15 @@ public final class AveragingRounds implements AutoCloseable {
      * @param frequency minibatches each worker fits per round
      * @param seed      root seed of the schedule
      * @param momentum  block momentum on the averaged update, or null for plain averaging
+     * @param exchange  {@code rounds}: one Spark job per round; {@code barrier}: one job per epoch whose tasks exchange
+     *                  states with the driver over sockets ({@link BarrierRounds}); {@code auto}: barrier where Spark
+     *                  allows it (see {@link #oneJobPerEpoch})
      */
     AveragingRounds(JavaSparkContext jsc, JavaRDD<Example> train, MultiLayerNetwork network, ModelSpec spec,
                     Domain domain, int dims, int workers, int batchSize, int frequency, long seed,
-                    BlockMomentum momentum) {
+                    BlockMomentum momentum, String exchange) {
         this.jsc = jsc;
+        this.oneJobPerEpoch = oneJobPerEpoch(jsc, workers, exchange);
         this.workers = workers;
         this.batchSize = batchSize;
         this.frequency = frequency;
@@ -110,6 +115,30 @@ public final class AveragingRounds implements AutoCloseable {
         }
         this.setup = jsc.broadcast(new Setup(configurationJson(network), new Minibatches(spec, domain, dims)));
         jsc.sc().addSparkListener(listener);
+    }
+
+    /** The ways workers exchange states: {@code auto}, {@code barrier}, {@code rounds}. */
+    public static final List<String> EXCHANGES = List.of("auto", "barrier", "rounds");
+
+    /**
+     * Whether an epoch runs as one barrier-mode job: always for {@code barrier}, never for {@code rounds}; for
+     * {@code auto} when Spark can run all workers at once as a barrier stage: no dynamic allocation, no speculation,
+     * and no more workers than the default parallelism (the cluster's cores).
+     */
+    static boolean oneJobPerEpoch(JavaSparkContext jsc, int workers, String exchange) {
+        return switch (exchange) {
+            case "barrier" -> true;
+            case "rounds" -> false;
+            case "auto" -> !jsc.getConf().getBoolean("spark.dynamicAllocation.enabled", false)
+                    && !jsc.getConf().getBoolean("spark.speculation", false) && workers <= jsc.defaultParallelism();
+            default -> throw new IllegalArgumentException("exchange must be one of " + EXCHANGES + ", got "
+                    + exchange);
+        };
+    }
+
+    /** Whether each epoch is one Spark job ({@link BarrierRounds}) rather than one job per round. */
+    public boolean oneJobPerEpoch() {
+        return oneJobPerEpoch;
     }
 
     /** The network's configuration as workers build it (counters zero: each round's state carries them). */
@@ -149,13 +178,16 @@ public final class AveragingRounds implements AutoCloseable {
         }
     }
 
-    /** One epoch: its shuffle, then its rounds in order. */
-    public final class Epoch {
+    /**
+     * One epoch: its shuffle, then its rounds in order; {@link #finish} after the last round, {@link #close} always.
+     */
+    public final class Epoch implements AutoCloseable {
         private final int epoch;
         private final EpochOrder order;
         private final JavaPairRDD<Long, Example> shuffled;
         private final RoundTimes times = new RoundTimes();
         private boolean shuffledYet;
+        private BarrierRounds job;
 
         private Epoch(int epoch, EpochOrder order) {
             this.epoch = epoch;
@@ -190,6 +222,13 @@ public final class AveragingRounds implements AutoCloseable {
          * Rounds must run in order from 0 (each starts from the state the previous one left).
          */
         public void round(int round, MultiLayerNetwork net) {
+            if (oneJobPerEpoch) {
+                if (job == null) {
+                    job = new BarrierRounds(jsc, ranked, setup, order, epoch, net, times);
+                }
+                job.round(round, net, momentum);
+                return;
+            }
             if (!shuffledYet) {
                 shuffle();
             }
@@ -256,6 +295,9 @@ public final class AveragingRounds implements AutoCloseable {
          * seen apart from the first round's.
          */
         public void shuffle() {
+            if (oneJobPerEpoch) {
+                return; // the epoch's job shuffles as its first stage
+            }
             long start = System.nanoTime();
             List<Object> first = List.of(0);
             jsc.sc().runJob(shuffled.rdd(), new Drain(), JavaConverters.asScalaBuffer(first).toSeq(), LONG);
@@ -263,6 +305,50 @@ public final class AveragingRounds implements AutoCloseable {
             times.shuffle += seconds;
             times.wall += seconds;
             shuffledYet = true;
+        }
+
+        /** After the last round: waits for the epoch's job to end (one job per epoch) and counts its builds. */
+        public void finish() {
+            if (job != null) {
+                job.finish();
+            }
+        }
+
+        /** The driver-side state that a rerun of the epoch's rounds starts from: the network's and the velocity. */
+        public Start start(MultiLayerNetwork net) {
+            return new Start(NetworkState.capture(net), momentum == null ? null : momentum.velocity().dup());
+        }
+
+        /** Puts the network (and the block momentum) back to {@code start} for a rerun of the rounds. */
+        public void restore(Start start, MultiLayerNetwork net) {
+            NetworkState.restore(start.state(), net);
+            if (momentum != null) {
+                momentum.velocity().assign(start.velocity());
+            }
+        }
+
+        /** Ends the epoch's job if it still runs (a failure on the driver) and frees its resources. */
+        @Override
+        public void close() {
+            if (job != null) {
+                job.close();
+                job = null;
+            }
+        }
+    }
+
+    /** What the driver holds at the start of an epoch's rounds (see {@link Epoch#start}). */
+    public record Start(byte[] state, INDArray velocity) {
+    }
+
+    /**
+     * Thrown by {@link Epoch#round} when Spark reran the epoch's one job after losing a task (an executor): the caller
+     * restores what it holds at the epoch's start ({@link Epoch#restore}, its weight average) and runs the rounds again
+     * from round 0.
+     */
+    public static final class Restarted extends RuntimeException {
+        Restarted(String message) {
+            super(message);
         }
     }
 

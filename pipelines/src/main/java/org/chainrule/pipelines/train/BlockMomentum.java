@@ -43,6 +43,11 @@ final class BlockMomentum {
         return momentum;
     }
 
+    /** The velocity (the momentum's own array). */
+    INDArray velocity() {
+        return velocity;
+    }
+
     /**
      * Replaces the averaged parameters {@code params} (in place) by {@code start + v}, where {@code v} is the updated
      * velocity; {@code start} is the parameters the round began from.

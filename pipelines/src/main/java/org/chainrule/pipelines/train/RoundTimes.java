@@ -22,6 +22,9 @@ import java.util.Map;
  *   <li>{@code fit}: the task's optimizer steps</li>
  *   <li>{@code aggregate}: averaging the workers' states into the driver's network</li>
  *   <li>{@code destroy}: releasing the round's broadcast</li>
+ *   <li>{@code exchange}: with one job per epoch ({@link BarrierRounds}), sending the mean to the workers and waiting
+ *       for their states beyond their own work: the network transfer. That job's start (its shuffle, task launch,
+ *       network builds) is then the first round's {@code launch}</li>
  * </ul>
  */
 public final class RoundTimes {
@@ -35,6 +38,7 @@ public final class RoundTimes {
     double fit;
     double aggregate;
     double destroy;
+    double exchange;
     /** Mean over all tasks (not only the slowest) of the fitting time: shows imbalance against {@link #fit}. */
     double fitMeanTask;
     double wall;
@@ -80,8 +84,9 @@ public final class RoundTimes {
         m.put("fitMeanTaskSeconds", fitMeanTask);
         m.put("aggregateSeconds", aggregate);
         m.put("destroySeconds", destroy);
+        m.put("exchangeSeconds", exchange);
         m.put("otherSeconds", wall - (shuffle + broadcastCreate + broadcastFetch + launch + rebuild + serialize
-                + batches + fit + aggregate + destroy));
+                + batches + fit + aggregate + destroy + exchange));
         return m;
     }
 
@@ -90,11 +95,11 @@ public final class RoundTimes {
         double perRound = 1000.0 / Math.max(1, rounds);
         return String.format("%d rounds, ms per round: fit %.0f (mean task %.0f), batches %.0f, serialize %.0f,"
                         + " broadcast %.0f + fetch %.0f, launch %.0f (per task: scheduler %.0f, deserialize %.0f,"
-                        + " result %.0f + fetch %.0f), aggregate %.0f, rebuild %.0f (%d builds), destroy %.0f;"
-                        + " shuffle %.1f s per epoch", rounds, fit * perRound, fitMeanTask * perRound,
+                        + " result %.0f + fetch %.0f), aggregate %.0f, rebuild %.0f (%d builds), destroy %.0f,"
+                        + " exchange %.0f; shuffle %.1f s per epoch", rounds, fit * perRound, fitMeanTask * perRound,
                 batches * perRound, serialize * perRound, broadcastCreate * perRound, broadcastFetch * perRound, launch * perRound,
                 1000 * perTask(taskSchedulerDelay), 1000 * perTask(taskDeserialize),
                 1000 * perTask(taskResultSerialize), 1000 * perTask(taskResultFetch), aggregate * perRound,
-                rebuild * perRound, rebuilds, destroy * perRound, shuffle);
+                rebuild * perRound, rebuilds, destroy * perRound, exchange * perRound, shuffle);
     }
 }

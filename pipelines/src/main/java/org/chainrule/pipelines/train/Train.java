@@ -31,6 +31,7 @@ import org.chainrule.pipelines.io.SavedModel;
 import org.chainrule.pipelines.spark.JobLabels;
 import org.chainrule.pipelines.spark.TrainMetrics;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -145,8 +146,13 @@ public final class Train {
      * @param blockMomentum momentum on the averaged update ({@link BlockMomentum}; 0 = plain averaging)
      * @param stepScale     factor on the recipe's step size when 2 or more workers average (1 = the same step as one
      *                      process): each worker then covers more of the distance the workers' mean falls short by
+     * @param exchange      how workers exchange states ({@link AveragingRounds#EXCHANGES}): one Spark job per epoch
+     *                      whose tasks talk to the driver over sockets ({@code barrier}), one job per round
+     *                      ({@code rounds}), or the first where Spark allows it ({@code auto}); the results are the
+     *                      same bit for bit
      */
-    public record Averaging(int workers, int frequency, int roundsPerCall, double blockMomentum, double stepScale) {
+    public record Averaging(int workers, int frequency, int roundsPerCall, double blockMomentum, double stepScale,
+                            String exchange) {
         public Averaging {
             if (workers < 0 || frequency < 1 || roundsPerCall < 0 || !(blockMomentum >= 0 && blockMomentum < 1)
                     || !(stepScale > 0)) {
@@ -154,11 +160,25 @@ public final class Train {
                         + " in [0, 1), stepScale > 0; got " + workers + ", " + frequency + ", " + roundsPerCall + ", "
                         + blockMomentum + ", " + stepScale);
             }
+            if (!AveragingRounds.EXCHANGES.contains(exchange)) {
+                throw new IllegalArgumentException("exchange must be one of " + AveragingRounds.EXCHANGES + ", got "
+                        + exchange);
+            }
+        }
+
+        /** Averaging whose exchange is chosen by {@code auto}. */
+        public Averaging(int workers, int frequency, int roundsPerCall, double blockMomentum, double stepScale) {
+            this(workers, frequency, roundsPerCall, blockMomentum, stepScale, "auto");
         }
 
         /** Plain averaging: no block momentum, the recipe's step size. */
         public Averaging(int workers, int frequency, int roundsPerCall) {
             this(workers, frequency, roundsPerCall, 0, 1);
+        }
+
+        /** The same averaging with states exchanged as {@code how}. */
+        public Averaging withExchange(String how) {
+            return new Averaging(workers, frequency, roundsPerCall, blockMomentum, stepScale, how);
         }
     }
 
@@ -336,7 +356,8 @@ public final class Train {
         }
         List<Map<String, Object>> averagingTimes = new ArrayList<>();
         try (AveragingRounds averaging = new AveragingRounds(jsc, train, net, s.spec(), manifest.domain(), dims,
-                workers, s.schedule().batchSize(), s.averaging().frequency(), s.seed(), momentum)) {
+                workers, s.schedule().batchSize(), s.averaging().frequency(), s.seed(), momentum,
+                s.averaging().exchange())) {
             incr.scoreStart(jsc, validEval, net, manifest);
             double best = history.stream().mapToDouble(EpochMetrics::validNll).min().orElse(Double.POSITIVE_INFINITY);
             int sinceBest = sinceBest(history);
@@ -461,40 +482,61 @@ public final class Train {
                                                   int startEpoch, WeightAverage average) {
         int epochs = s.schedule().epochs();
         AveragingRounds.Epoch rounds = averaging.epoch(epoch);
-        long total = rounds.steps();
-        int perLine = Math.max(1, s.averaging().roundsPerCall() > 0 ? s.averaging().roundsPerCall()
-                : (int) Math.ceil(rounds.rounds() / 10.0));
-        JobLabels.describe(jsc, "train epoch %d/%d: shuffle into minibatches", epoch + 1, epochs);
-        rounds.shuffle();
-        long epochStart = System.nanoTime();
-        long perRound = (long) rounds.order().workers() * rounds.order().frequency();
-        for (int r = 0; r < rounds.rounds(); r++) {
-            if (r % perLine == 0) {
-                JobLabels.describe(jsc, "train epoch %d/%d: averaging %s", epoch + 1, epochs, JobLabels.range("round",
-                        r + 1, Math.min(rounds.rounds(), r + perLine), rounds.rounds()));
+        try {
+            long total = rounds.steps();
+            int perLine = Math.max(1, s.averaging().roundsPerCall() > 0 ? s.averaging().roundsPerCall()
+                    : (int) Math.ceil(rounds.rounds() / 10.0));
+            JobLabels.describe(jsc, "train epoch %d/%d: shuffle into minibatches", epoch + 1, epochs);
+            rounds.shuffle();
+            long epochStart = System.nanoTime();
+            long perRound = (long) rounds.order().workers() * rounds.order().frequency();
+            AveragingRounds.Start start = averaging.oneJobPerEpoch() ? rounds.start(net) : null;
+            INDArray averageStart = start == null || average == null ? null : average.average().dup();
+            for (int r = 0; r < rounds.rounds(); r++) {
+                if (averaging.oneJobPerEpoch() && r == 0) {
+                    JobLabels.describe(jsc, "train epoch %d/%d: averaging %s in one job", epoch + 1, epochs,
+                            JobLabels.range("round", 1, rounds.rounds(), rounds.rounds()));
+                } else if (!averaging.oneJobPerEpoch() && r % perLine == 0) {
+                    JobLabels.describe(jsc, "train epoch %d/%d: averaging %s", epoch + 1, epochs, JobLabels.range("round",
+                            r + 1, Math.min(rounds.rounds(), r + perLine), rounds.rounds()));
+                }
+                try {
+                    rounds.round(r, net);
+                } catch (AveragingRounds.Restarted e) {
+                    // an executor was lost and Spark reran the epoch's job: its rounds start again from the epoch's start
+                    Progress.say("train", "epoch " + (epoch + 1) + ": " + e.getMessage() + "; its rounds start again");
+                    rounds.restore(start, net);
+                    if (average != null) {
+                        average.restore(averageStart);
+                    }
+                    r = -1;
+                    continue;
+                }
+                if (average != null) {
+                    // the weight average follows the averaged parameters, as many decays as steps each worker took
+                    long stepsThisRound = Math.min(perRound, total - r * perRound);
+                    average.update(net.params(), (stepsThisRound + rounds.order().workers() - 1) / rounds.order().workers());
+                }
+                if ((r + 1) % perLine != 0 && r + 1 < rounds.rounds()) {
+                    continue;
+                }
+                long done = Math.min(total, (r + 1) * perRound);
+                double elapsed = (System.nanoTime() - epochStart) / 1e9;
+                double exPerSec = Math.min(averaging.rows(), done * s.schedule().batchSize()) / elapsed;
+                double epochEta = elapsed / done * (total - done);
+                double runElapsed = (System.nanoTime() - runStart) / 1e9;
+                double doneEpochs = epoch - startEpoch + done / (double) total;
+                double runEta = runElapsed / doneEpochs * (epochs - startEpoch) - runElapsed;
+                Progress.say("train", String.format("epoch %d/%d step %d/%d (%.0f%%) | %.0f ex/s | ETA epoch %s, run %s",
+                        epoch + 1, epochs, done, total, 100.0 * done / total, exPerSec, Progress.duration(epochEta),
+                        Progress.duration(runEta)));
             }
-            rounds.round(r, net);
-            if (average != null) {
-                // the weight average follows the averaged parameters, as many decays as steps each worker took
-                long stepsThisRound = Math.min(perRound, total - r * perRound);
-                average.update(net.params(), (stepsThisRound + rounds.order().workers() - 1) / rounds.order().workers());
-            }
-            if ((r + 1) % perLine != 0 && r + 1 < rounds.rounds()) {
-                continue;
-            }
-            long done = Math.min(total, (r + 1) * perRound);
-            double elapsed = (System.nanoTime() - epochStart) / 1e9;
-            double exPerSec = Math.min(averaging.rows(), done * s.schedule().batchSize()) / elapsed;
-            double epochEta = elapsed / done * (total - done);
-            double runElapsed = (System.nanoTime() - runStart) / 1e9;
-            double doneEpochs = epoch - startEpoch + done / (double) total;
-            double runEta = runElapsed / doneEpochs * (epochs - startEpoch) - runElapsed;
-            Progress.say("train", String.format("epoch %d/%d step %d/%d (%.0f%%) | %.0f ex/s | ETA epoch %s, run %s",
-                    epoch + 1, epochs, done, total, 100.0 * done / total, exPerSec, Progress.duration(epochEta),
-                    Progress.duration(runEta)));
+            rounds.finish();
+            Progress.say("train", "epoch " + (epoch + 1) + " averaging: " + rounds.times().describe());
+            return rounds;
+        } finally {
+            rounds.close(); // ends the epoch's job when a round failed
         }
-        Progress.say("train", "epoch " + (epoch + 1) + " averaging: " + rounds.times().describe());
-        return rounds;
     }
 
     /** The network with the weight average's parameters in place of its own (a copy). */

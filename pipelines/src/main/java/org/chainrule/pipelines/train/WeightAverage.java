@@ -47,6 +47,11 @@ final class WeightAverage {
         average.muli(keep).addi(params.mul(1 - keep));
     }
 
+    /** Sets the average back to {@code earlier} (an earlier {@link #average}'s copy). */
+    void restore(INDArray earlier) {
+        average.assign(earlier);
+    }
+
     /** The averaged parameters (the average's own array: read, do not modify). */
     INDArray average() {
         return average;

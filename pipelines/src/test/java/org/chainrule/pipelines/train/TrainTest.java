@@ -248,11 +248,12 @@ class TrainTest {
     /**
      * 300 rows, minibatches of 25, 3 per round: 2 workers get 6 minibatches each (2 full rounds); 3 workers get 4
      * each, so their second round has one minibatch per worker. Two epochs, so the second starts from averaged state
-     * and a counter that kept counting. The MADE has two mask sets, so each minibatch's variant is checked too.
+     * and a counter that kept counting. The MADE has two mask sets, so each minibatch's variant is checked too. Both
+     * exchanges: one job per round, and one barrier job per epoch whose tasks talk to the driver over sockets.
      */
     @ParameterizedTest
-    @CsvSource({"2, 0", "3, 0", "2, 0.5"})
-    void everyRoundIsTheMeanOfIndependentWorkers(int workers, double blockMomentum) {
+    @CsvSource({"2, 0, rounds", "3, 0, rounds", "2, 0.5, rounds", "2, 0, barrier", "2, 0.5, barrier"})
+    void everyRoundIsTheMeanOfIndependentWorkers(int workers, double blockMomentum, String exchange) {
         MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 2, true, 5);
         TrainingRecipe opt = new TrainingRecipe(2e-3, 11);
         int batchSize = 25;
@@ -268,7 +269,8 @@ class TrainTest {
         int checked = 0;
         try (AveragingRounds averaging = new AveragingRounds(JavaSparkContext.fromSparkContext(spark.sparkContext()),
                 train, net, spec, manifest.domain(), 784, workers, batchSize, frequency, seed,
-                blockMomentum > 0 ? BlockMomentum.starting(blockMomentum, net.numParams()) : null)) {
+                blockMomentum > 0 ? BlockMomentum.starting(blockMomentum, net.numParams()) : null, exchange)) {
+            assertEquals(exchange.equals("barrier"), averaging.oneJobPerEpoch());
             // with block momentum the parameters step by v = momentum v + (mean - start); the optimizer state is the mean
             INDArray velocity = net.params().mul(0);
             for (int epoch = 0; epoch < 2; epoch++) {
@@ -287,6 +289,8 @@ class TrainTest {
                             workers + " workers, epoch " + epoch + " round " + r);
                     checked++;
                 }
+                e.finish();
+                e.close();
             }
         } finally {
             train.unpersist();
