@@ -123,14 +123,16 @@ public final class AveragingRounds implements AutoCloseable {
     /**
      * Whether an epoch runs as one barrier-mode job: always for {@code barrier}, never for {@code rounds}; for
      * {@code auto} when Spark can run all workers at once as a barrier stage: no dynamic allocation, no speculation,
-     * and no more workers than the default parallelism (the cluster's cores).
+     * and no more workers than task slots (the default parallelism, i.e. the cluster's cores, over
+     * {@code spark.task.cpus}).
      */
     static boolean oneJobPerEpoch(JavaSparkContext jsc, int workers, String exchange) {
         return switch (exchange) {
             case "barrier" -> true;
             case "rounds" -> false;
             case "auto" -> !jsc.getConf().getBoolean("spark.dynamicAllocation.enabled", false)
-                    && !jsc.getConf().getBoolean("spark.speculation", false) && workers <= jsc.defaultParallelism();
+                    && !jsc.getConf().getBoolean("spark.speculation", false)
+                    && workers <= jsc.defaultParallelism() / Math.max(1, jsc.getConf().getInt("spark.task.cpus", 1));
             default -> throw new IllegalArgumentException("exchange must be one of " + EXCHANGES + ", got "
                     + exchange);
         };

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -296,6 +297,19 @@ class TrainTest {
             train.unpersist();
         }
         assertEquals(4, checked);
+    }
+
+    /** {@code auto} runs an epoch as one barrier job only when every worker gets a task slot at once (local[2]: 2). */
+    @Test
+    void autoExchangeUsesBarrierJobsOnlyWhenEveryWorkerHasASlot() {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        assertEquals(2, jsc.defaultParallelism());
+        assertTrue(AveragingRounds.oneJobPerEpoch(jsc, 1, "auto"));
+        assertTrue(AveragingRounds.oneJobPerEpoch(jsc, 2, "auto"));
+        assertFalse(AveragingRounds.oneJobPerEpoch(jsc, 3, "auto"));
+        assertFalse(AveragingRounds.oneJobPerEpoch(jsc, 2, "rounds"));
+        assertTrue(AveragingRounds.oneJobPerEpoch(jsc, 3, "barrier"));
+        assertThrows(IllegalArgumentException.class, () -> AveragingRounds.oneJobPerEpoch(jsc, 2, "sockets"));
     }
 
     /** The schedule deals every row exactly once per epoch, into minibatches of the right size and rounds. */
