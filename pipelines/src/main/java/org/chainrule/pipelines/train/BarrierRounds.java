@@ -168,6 +168,10 @@ final class BarrierRounds implements AutoCloseable {
                 Arrays.fill(frames, null);
             }
             if (event instanceof StateExchange.Lost lost) {
+                if (round + 1 == order.rounds() && lost.worker() >= 0 && frames[lost.worker()] != null) {
+                    continue; // it sent its last round and closed its connection: the normal end of its task
+                }
+                times.lostWorkers++;
                 if (!lostReported) {
                     lostReported = true;
                     Progress.say("train", String.format("epoch %d: worker %d lost in round %d"

@@ -44,6 +44,8 @@ public final class RoundTimes {
     double wall;
     int rounds;
     int rebuilds;
+    /** Workers whose connection ended before they had sent their last round (one job per epoch only). */
+    int lostWorkers;
     private int tasksSeen;
     private double taskSchedulerDelay;
     private double taskDeserialize;
@@ -78,6 +80,7 @@ public final class RoundTimes {
         m.put("taskResultFetchSecondsPerTask", perTask(taskResultFetch));
         m.put("rebuildSeconds", rebuild);
         m.put("networkBuilds", rebuilds);
+        m.put("lostWorkers", lostWorkers);
         m.put("serializeSeconds", serialize);
         m.put("batchesSeconds", batches);
         m.put("fitSeconds", fit);
@@ -88,6 +91,11 @@ public final class RoundTimes {
         m.put("otherSeconds", wall - (shuffle + broadcastCreate + broadcastFetch + launch + rebuild + serialize
                 + batches + fit + aggregate + destroy + exchange));
         return m;
+    }
+
+    /** Workers lost in the middle of the epoch's rounds (each a rerun of the epoch's tasks by Spark). */
+    public synchronized int lostWorkers() {
+        return lostWorkers;
     }
 
     /** One line for the progress log: per-round milliseconds of each part. */

@@ -291,6 +291,8 @@ class TrainTest {
                     checked++;
                 }
                 e.finish();
+                // a worker that closes its connection after sending its last round has ended, not been lost
+                assertEquals(0, e.times().lostWorkers(), "workers reported lost in an undisturbed epoch " + epoch);
                 e.close();
             }
         } finally {
