@@ -248,7 +248,7 @@ class SettingsTest {
         ConfigErrors foreign = assertThrows(ConfigErrors.class, () -> Settings.load(null,
                 List.of("model.type=nade", "model.masks=4")).validateTrain());
         assertTrue(foreign.getMessage().contains("chainrule.model.masks does not apply to nade models; their settings"
-                + " are chainrule.model.nade.{activation, components, conditional, hidden, mask-seed, ordering,"
+                + " are chainrule.model.nade.{activation, components, conditional, dropout, hidden, mask-seed, ordering,"
                 + " orderings, output}"), foreign.getMessage());
     }
 

@@ -64,6 +64,16 @@ public interface ModelSpec extends Described, java.io.Serializable {
     }
 
     /**
+     * Network input for a training step: {@link #trainingFeatures(INDArray, INDArray, int)} plus whatever the step's
+     * own randomness needs, drawn from {@code stepSeed} (a function of the run's seed and the global step, so it is
+     * the same on any worker and after a resume): the dropout key of a model with dropout ({@link HashedDropout}).
+     * Scoring never calls this; the other overloads give the evaluation input.
+     */
+    default INDArray trainingFeatures(INDArray x, INDArray context, int variant, long stepSeed) {
+        return trainingFeatures(x, context, variant);
+    }
+
+    /**
      * Data-dependent initialisation of a freshly built training network from a sample of training events (standardized
      * like the training minibatches), before the first step: Glow's actnorm. Most models have none.
      */

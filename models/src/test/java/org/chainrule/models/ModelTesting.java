@@ -123,4 +123,46 @@ public final class ModelTesting {
         double a = 2.0 / (9.0 * k);
         return k * Math.pow(1 - a + z * Math.sqrt(a), 3);
     }
+
+    /**
+     * Dropout keyed by the step ({@link HashedDropout}) on a model's training network (layer 0's output): the
+     * evaluation input drops nothing, a step's key moves the output, the same key gives the same output (both of
+     * DL4J's passes see one mask), another key another one, and the gradient is that of the masked loss: a central
+     * difference along it, over its squared norm, is what it is without dropout (DL4J's own scaling cancels out).
+     */
+    public static void assertDropoutKeyed(ModelSpec spec, MultiLayerNetwork net, INDArray x, INDArray context) {
+        INDArray plain = layerOutput(net, spec.trainingFeatures(x, context, 0));
+        INDArray keyed = layerOutput(net, spec.trainingFeatures(x, context, 0, 99L));
+        assertTrue(keyed.sub(plain).amaxNumber().doubleValue() > 1e-3, "the key did not mask anything");
+        assertEquals(keyed, layerOutput(net, spec.trainingFeatures(x, context, 0, 99L)), "one key, one mask");
+        assertTrue(keyed.sub(layerOutput(net, spec.trainingFeatures(x, context, 0, 100L))).amaxNumber()
+                .doubleValue() > 1e-3, "another step, another mask");
+        double masked = slopeOverSquaredNorm(net, new org.nd4j.linalg.dataset.DataSet(
+                spec.trainingFeatures(x, context, 0, 99L), spec.trainingLabels(x)));
+        double unmasked = slopeOverSquaredNorm(net, new org.nd4j.linalg.dataset.DataSet(
+                spec.trainingFeatures(x, context, 0), spec.trainingLabels(x)));
+        assertEquals(unmasked, masked, 0.01 * Math.abs(unmasked), "directional derivative along the gradient");
+    }
+
+    /** The output of a network's first layer for {@code features}, in training mode. */
+    public static INDArray layerOutput(MultiLayerNetwork net, INDArray features) {
+        return net.feedForwardToLayer(0, features, true).get(1);
+    }
+
+    /** The loss's central difference along its gradient, over the gradient's squared norm. */
+    private static double slopeOverSquaredNorm(MultiLayerNetwork net, org.nd4j.linalg.dataset.DataSet step) {
+        INDArray theta = net.params().dup();
+        net.setInput(step.getFeatures());
+        net.setLabels(step.getLabels());
+        net.computeGradientAndScore();
+        INDArray g = net.gradient().gradient().dup();
+        double norm = g.norm2Number().doubleValue();
+        double eps = 1e-2 / norm;
+        net.setParams(theta.sub(g.mul(eps)));
+        double down = net.score(step, true);
+        net.setParams(theta.add(g.mul(eps)));
+        double up = net.score(step, true);
+        net.setParams(theta);
+        return (up - down) / (2 * eps) / (norm * norm);
+    }
 }

@@ -11,7 +11,8 @@ import org.chainrule.models.conditionals.Conditionals;
 import java.util.List;
 
 /**
- * {@code made} (settings {@code model.made}: hidden widths, mask sets, ordering, direct connections, conditionals)
+ * {@code made} (settings {@code model.made}: hidden widths, mask sets, ordering, direct connections, conditionals,
+ * dropout)
  * and {@code fvsbn} ({@code model.fvsbn}: conditionals only; one fixed ordering, no hidden layer).
  */
 public final class MadeFamily implements ModelFamily {
@@ -33,6 +34,7 @@ public final class MadeFamily implements ModelFamily {
         boolean orderAgnostic = s.bool("order-agnostic");
         long maskSeed = s.seed("mask-seed");
         boolean direct = s.bool("direct-connections");
+        double dropout = s.real("dropout", 0, 0.99);
         if (hidden.length == 0) {
             s.problem("hidden", "is empty: a made needs at least one hidden layer (or use type = fvsbn)");
         }
@@ -40,7 +42,7 @@ public final class MadeFamily implements ModelFamily {
             return null;
         }
         return MadeSpec.made(data.eventShape(), hidden, masks, orderAgnostic, maskSeed).withDirect(direct)
-                .withFamily(c.family()).withContext(c.contextSize()).withOrdering(ordering);
+                .withFamily(c.family()).withContext(c.contextSize()).withOrdering(ordering).withDropout(dropout);
     }
 
     @Override

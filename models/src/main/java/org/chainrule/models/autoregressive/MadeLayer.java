@@ -1,5 +1,6 @@
 package org.chainrule.models.autoregressive;
 
+import org.chainrule.models.HashedDropout;
 import org.chainrule.models.Ordering;
 import org.nd4j.shade.jackson.annotation.JsonInclude;
 import org.chainrule.models.conditionals.OutputFamily;
@@ -22,7 +23,8 @@ import java.util.Map;
  *
  * <p>Input is {@code [batch, D + C + 1]}: the event, its context (C = {@code contextSize}, usually 0), and a column
  * holding the mask-set index of the minibatch (read from row 0), so the data pipeline, not worker state, decides which
- * connectivity a step trains. Masks are multiplied into the weights once per step, not per example.
+ * connectivity a step trains. With dropout a last column holds the step's dropout key (row 0; 0 = off), and every
+ * hidden layer's units are masked by {@link HashedDropout}. Masks are multiplied into the weights once per step, not per example.
  *
  * <p>The binary, unconditional MADE outputs its D logits ({@code [batch, D]}) for {@code BernoulliLogitLoss}. With
  * another output family or a context, the output layer has D * P units (P parameters per dimension, dimension d owning
@@ -47,6 +49,8 @@ public class MadeLayer extends SameDiffLayer {
     private int levels = 2;
     private int components;
     private int contextSize;
+    /** Dropout rate on the hidden units while training; 0 in layers saved before it existed. */
+    private double dropout;
 
     /** Parameter name of the direct input-to-output weights. */
     static final String DIRECT = "Wd";
@@ -67,6 +71,7 @@ public class MadeLayer extends SameDiffLayer {
         this.levels = spec.family().levels();
         this.components = spec.family().components();
         this.contextSize = spec.contextSize();
+        this.dropout = spec.dropout();
         this.weightInit = WeightInit.XAVIER;
     }
 
@@ -139,9 +144,13 @@ public class MadeLayer extends SameDiffLayer {
             variant = layerInput.get(SDIndex.point(0), SDIndex.point(dim + contextSize)).castTo(DataType.INT)
                     .reshape(1);
         }
+        SDVariable key = dropout > 0
+                ? layerInput.get(SDIndex.interval(0, 1), SDIndex.interval(dim + contextSize + 1, dim + contextSize + 2))
+                : null;
         int perDim = paramsPerDim();
         SDVariable x = h;
         int[] w = widths();
+        long dropoutOffset = 0;
         for (int l = 0; l < w.length - 1; l++) {
             int layer = l;
             SDVariable weight = paramTable.get(weightName(l));
@@ -152,6 +161,10 @@ public class MadeLayer extends SameDiffLayer {
                 z = z.add(context.mmul(paramTable.get(contextName(l)))); // unmasked: c may inform every conditional
             }
             h = l < w.length - 2 ? sd.nn().relu(z, 0) : z;
+            if (key != null && l < w.length - 2) {
+                h = h.mul(HashedDropout.mask(sd, "madeDropout" + l, key, h, dropoutOffset, w[l + 1], dropout));
+                dropoutOffset += w[l + 1];
+            }
         }
         if (direct) {
             SDVariable weight = paramTable.get(DIRECT);
@@ -313,5 +326,15 @@ public class MadeLayer extends SameDiffLayer {
 
     public void setContextSize(int contextSize) {
         this.contextSize = contextSize;
+    }
+
+    /** Dropout rate on the hidden units while training (omitted from the JSON when 0, as before it existed). */
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    public double getDropout() {
+        return dropout;
+    }
+
+    public void setDropout(double dropout) {
+        this.dropout = dropout;
     }
 }

@@ -5,6 +5,7 @@ import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.BernoulliLogitLoss;
 import org.chainrule.models.DensityModel;
+import org.chainrule.models.HashedDropout;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.NllOutputLoss;
 import org.chainrule.models.Ordering;
@@ -54,9 +55,11 @@ import java.util.Map;
  * @param contextSize   length of the conditioning vector; 0 for an unconditional model
  * @param ordering      the first mask set's ordering: {@code raster} or the seed of a random permutation
  *                      ({@link Ordering})
+ * @param dropout       the rate of dropout on the hidden units while training (0 = none; {@link HashedDropout})
  */
 public record MadeSpec(String type, long[] eventShape, int[] hidden, int variants, boolean orderAgnostic,
-                       long maskSeed, boolean direct, OutputFamily family, int contextSize, String ordering)
+                       long maskSeed, boolean direct, OutputFamily family, int contextSize, String ordering,
+                       double dropout)
         implements ModelSpec {
 
     public MadeSpec {
@@ -80,9 +83,19 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
                 throw new IllegalArgumentException("hidden widths must be >= 1, got " + Arrays.toString(hidden));
             }
         }
+        if (dropout > 0 && hidden.length == 0) {
+            throw new IllegalArgumentException("dropout applies to hidden units; a " + type + " has none");
+        }
+        HashedDropout.checkRate(dropout);
         eventShape = eventShape.clone();
         hidden = hidden.clone();
         ordering = Ordering.parse(ordering == null ? Ordering.RASTER : ordering);
+    }
+
+    /** A model without dropout. */
+    public MadeSpec(String type, long[] eventShape, int[] hidden, int variants, boolean orderAgnostic, long maskSeed,
+                    boolean direct, OutputFamily family, int contextSize, String ordering) {
+        this(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize, ordering, 0);
     }
 
     /** A model in the raster ordering. */
@@ -105,7 +118,7 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
     /** The same MADE with (or without) direct input-to-output connections. */
     public MadeSpec withDirect(boolean direct) {
         return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize,
-                ordering);
+                ordering, dropout);
     }
 
     /**
@@ -114,19 +127,25 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
      */
     public MadeSpec withFamily(OutputFamily family) {
         return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize,
-                ordering);
+                ordering, dropout);
     }
 
     /** The same model conditioned on a context vector of the given length (0: unconditional). */
     public MadeSpec withContext(int contextSize) {
         return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize,
-                ordering);
+                ordering, dropout);
     }
 
     /** The same model with another first ordering ({@code raster}, or a permutation's seed: see {@link Ordering}). */
     public MadeSpec withOrdering(String ordering) {
         return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize,
-                ordering);
+                ordering, dropout);
+    }
+
+    /** The same model with dropout at rate {@code rate} on its hidden units while training. */
+    public MadeSpec withDropout(double rate) {
+        return new MadeSpec(type, eventShape, hidden, variants, orderAgnostic, maskSeed, direct, family, contextSize,
+                ordering, rate);
     }
 
     /** An FVSBN in the natural ordering. */
@@ -155,7 +174,8 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
                     .withDirect(c.hasPath("direct") && c.getBoolean("direct"));
         }
         return base.withFamily(family).withContext(contextSize)
-                .withOrdering(c.hasPath("ordering") ? c.getString("ordering") : Ordering.RASTER);
+                .withOrdering(c.hasPath("ordering") ? c.getString("ordering") : Ordering.RASTER)
+                .withDropout(c.hasPath("dropout") ? c.getDouble("dropout") : 0);
     }
 
     /** Event dimension D. */
@@ -208,7 +228,7 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
                 .list()
                 .layer(new MadeLayer(this))
                 .layer(loss)
-                .setInputType(InputType.feedForward(dim() + contextSize + 1L))
+                .setInputType(InputType.feedForward(featureWidth()))
                 .build();
     }
 
@@ -217,7 +237,15 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         return trainingFeatures(x, null, variant);
     }
 
-    /** {@code [x | context | variant]}: the event, its context (if conditional), and the mask-set index column. */
+    /** Columns of the network input: the event, the context, the variant and, with dropout, the dropout key. */
+    private long featureWidth() {
+        return dim() + contextSize + 1L + (dropout > 0 ? 1 : 0);
+    }
+
+    /**
+     * {@code [x | context | variant]}: the event, its context (if conditional), and the mask-set index column; with
+     * dropout, a last column holding the step's dropout key, 0 here (no dropout: the evaluation input).
+     */
     @Override
     public INDArray trainingFeatures(INDArray x, INDArray context, int variant) {
         if (variant < 0 || variant >= variants) {
@@ -231,13 +259,19 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
                     + contextSize + "] context, got "
                     + (context == null ? "none" : Arrays.toString(context.shape())));
         }
-        INDArray f = Nd4j.create(DataType.FLOAT, x.rows(), dim() + contextSize + 1L);
+        INDArray f = Nd4j.create(DataType.FLOAT, x.rows(), featureWidth());
         f.get(NDArrayIndex.all(), NDArrayIndex.interval(0, dim())).assign(x);
         if (contextSize > 0) {
             f.get(NDArrayIndex.all(), NDArrayIndex.interval(dim(), dim() + contextSize)).assign(context);
         }
         f.getColumn(dim() + contextSize).assign(variant);
         return f;
+    }
+
+    /** With dropout, the key column holds the step's key ({@link HashedDropout#key}). */
+    @Override
+    public INDArray trainingFeatures(INDArray x, INDArray context, int variant, long stepSeed) {
+        return HashedDropout.keyed(trainingFeatures(x, context, variant), dropout, stepSeed);
     }
 
     /** The binary model's labels are the events themselves; an NLL-output network ignores its {@code [batch, 1]} zeros. */
@@ -267,6 +301,9 @@ public record MadeSpec(String type, long[] eventShape, int[] hidden, int variant
         m.put("contextSize", contextSize);
         if (!ordering.equals(Ordering.RASTER)) {
             m.put("ordering", ordering); // absent: raster, as every model saved before orderings were a setting
+        }
+        if (dropout > 0) {
+            m.put("dropout", dropout); // absent: none, as every model saved before dropout was a setting
         }
         return m;
     }

@@ -13,7 +13,7 @@ import java.util.List;
 
 /**
  * {@code nade} (settings {@code model.nade}): one hidden layer, its activation, orderings for the order-agnostic
- * model, and the conditionals (a Gaussian mixture output on real data makes it RNADE).
+ * model, the conditionals (a Gaussian mixture output on real data makes it RNADE) and dropout.
  */
 public final class NadeFamily implements ModelFamily {
     @Override
@@ -29,6 +29,7 @@ public final class NadeFamily implements ModelFamily {
         long maskSeed = s.seed("mask-seed");
         String activation = s.oneOf("activation", NadeSpec.ACTIVATIONS);
         String ordering = Ordering.read(s);
+        double dropout = s.real("dropout", 0, 0.99);
         if (hidden.length != 1) {
             s.problem("hidden", "= " + Arrays.toString(hidden) + ": a nade has exactly one hidden layer");
         }
@@ -36,7 +37,8 @@ public final class NadeFamily implements ModelFamily {
             return null;
         }
         return NadeSpec.of(data.eventShape(), c.family(), hidden[0]).withOrderings(orderings, maskSeed)
-                .withContext(c.contextSize()).withActivation(activation).withOrdering(ordering);
+                .withContext(c.contextSize()).withActivation(activation).withOrdering(ordering)
+                .withDropout(dropout);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.chainrule.models.nade;
 
+import org.chainrule.models.HashedDropout;
 import org.chainrule.models.Ordering;
 import org.nd4j.shade.jackson.annotation.JsonInclude;
 import org.chainrule.models.conditionals.OutputFamily;
@@ -64,6 +65,8 @@ public class NadeLayer extends SameDiffLayer {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     private String ordering;
     private int contextSize;
+    /** Dropout rate on the hidden units while training; 0 in layers saved before it existed. */
+    private double dropout;
 
     /** For JSON deserialization. */
     public NadeLayer() {
@@ -78,6 +81,7 @@ public class NadeLayer extends SameDiffLayer {
         this.activation = spec.activation();
         this.orderings = spec.orderings();
         this.orderSeed = spec.orderSeed();
+        this.dropout = spec.dropout();
         this.ordering = spec.ordering().equals(Ordering.RASTER) ? null : spec.ordering();
         this.contextSize = spec.contextSize();
         this.weightInit = WeightInit.XAVIER;
@@ -103,7 +107,9 @@ public class NadeLayer extends SameDiffLayer {
         } else if (ordering != null) {
             rank = sd.constant("nadeRank", rankTable().reshape(dim));
         }
-        SDVariable[] params = orderedParams(sd, x, context, rank, paramTable);
+        SDVariable key = dropout > 0 ? layerInput.get(SDIndex.interval(0, 1),
+                SDIndex.interval(dim + contextSize + 1, dim + contextSize + 2)) : null;
+        SDVariable[] params = orderedParams(sd, x, context, rank, key, paramTable);
         return family.nll(sd, params[0], params[1], dim);
     }
 
@@ -118,8 +124,10 @@ public class NadeLayer extends SameDiffLayer {
      *
      * @param rank rank[d] = position of dimension d in the ordering, an int vector {@code [D]}; null for the natural
      *             order
+     * @param key  the minibatch's dropout key {@code [1, 1]} ({@link HashedDropout}), or null without dropout: each
+     *             example's hidden units are dropped alike at every position
      */
-    SDVariable[] orderedParams(SameDiff sd, SDVariable x, SDVariable context, SDVariable rank,
+    SDVariable[] orderedParams(SameDiff sd, SDVariable x, SDVariable context, SDVariable rank, SDVariable key,
                                Map<String, SDVariable> paramTable) {
         int p = family().paramsPerDim();
         SDVariable xt = x.permute(1, 0);                                   // [D, batch]
@@ -170,6 +178,10 @@ public class NadeLayer extends SameDiffLayer {
         SDVariable wt = weights.size() == 1 ? weights.get(0) : sd.concat(1, weights.toArray(new SDVariable[0]));
         SDVariable pre = runningSum(sd, sd.mmul(in, wt), dim);             // [D, batch, H]
         SDVariable h = activation.equals("relu") ? sd.nn().relu(pre, 0) : sd.nn().sigmoid(pre);
+        if (key != null) {
+            SDVariable mask = HashedDropout.mask(sd, "nadeDropout", key, x, 0, hidden, dropout);   // [batch, H]
+            h = h.mul(mask.reshape(1, -1, hidden));
+        }
         // [D, batch, H] x [D, P, H]^T -> [D, batch, P]: position t's parameters from its own output weights
         SDVariable out = sd.mmul(h, v, false, true, false).add(b.reshape(dim, 1, p));
         if (outContext != null) {
@@ -335,5 +347,15 @@ public class NadeLayer extends SameDiffLayer {
 
     public void setContextSize(int contextSize) {
         this.contextSize = contextSize;
+    }
+
+    /** Dropout rate on the hidden units while training (omitted from the JSON when 0, as before it existed). */
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    public double getDropout() {
+        return dropout;
+    }
+
+    public void setDropout(double dropout) {
+        this.dropout = dropout;
     }
 }

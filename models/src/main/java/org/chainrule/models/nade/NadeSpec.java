@@ -4,6 +4,7 @@ import org.chainrule.models.Described;
 import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
+import org.chainrule.models.HashedDropout;
 import org.chainrule.models.ModelSpec;
 import org.chainrule.models.NllOutputLoss;
 import org.chainrule.models.Ordering;
@@ -51,9 +52,11 @@ import java.util.Map;
  * @param orderSeed   seed of orderings 1..K-1
  * @param contextSize length of the conditioning vector; 0 for an unconditional model
  * @param ordering    ordering 0: {@code raster} or the seed of a random permutation ({@link Ordering})
+ * @param dropout     the rate of dropout on the hidden units while training (0 = none; one mask per example and
+ *                    step, shared by all D conditionals; {@link HashedDropout})
  */
 public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, String activation, int orderings,
-                       long orderSeed, int contextSize, String ordering) implements ModelSpec {
+                       long orderSeed, int contextSize, String ordering, double dropout) implements ModelSpec {
 
     /** Hidden activations this model supports. */
     public static final List<String> ACTIVATIONS = List.of("sigmoid", "relu");
@@ -75,6 +78,7 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
         if (contextSize < 0) {
             throw new IllegalArgumentException("contextSize must be >= 0, got " + contextSize);
         }
+        HashedDropout.checkRate(dropout);
         eventShape = eventShape.clone();
         long n = 1;
         for (long s : eventShape) {
@@ -84,6 +88,12 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
             n *= s;
         }
         Math.toIntExact(n);
+    }
+
+    /** A NADE without dropout. */
+    public NadeSpec(long[] eventShape, OutputFamily family, int hidden, String activation, int orderings,
+                    long orderSeed, int contextSize, String ordering) {
+        this(eventShape, family, hidden, activation, orderings, orderSeed, contextSize, ordering, 0);
     }
 
     /** A NADE whose ordering 0 is the raster order. */
@@ -99,22 +109,27 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
 
     /** The same model trained over {@code k} orderings drawn from {@code seed} (order-agnostic when k &gt; 1). */
     public NadeSpec withOrderings(int k, long seed) {
-        return new NadeSpec(eventShape, family, hidden, activation, k, seed, contextSize, ordering);
+        return new NadeSpec(eventShape, family, hidden, activation, k, seed, contextSize, ordering, dropout);
     }
 
     /** The same model conditioned on a context vector of length {@code size}. */
     public NadeSpec withContext(int size) {
-        return new NadeSpec(eventShape, family, hidden, activation, orderings, orderSeed, size, ordering);
+        return new NadeSpec(eventShape, family, hidden, activation, orderings, orderSeed, size, ordering, dropout);
     }
 
     /** The same model with another hidden activation. */
     public NadeSpec withActivation(String act) {
-        return new NadeSpec(eventShape, family, hidden, act, orderings, orderSeed, contextSize, ordering);
+        return new NadeSpec(eventShape, family, hidden, act, orderings, orderSeed, contextSize, ordering, dropout);
     }
 
     /** The same model with another ordering 0 ({@code raster}, or a permutation's seed: see {@link Ordering}). */
     public NadeSpec withOrdering(String first) {
-        return new NadeSpec(eventShape, family, hidden, activation, orderings, orderSeed, contextSize, first);
+        return new NadeSpec(eventShape, family, hidden, activation, orderings, orderSeed, contextSize, first, dropout);
+    }
+
+    /** The same model with dropout at rate {@code rate} on its hidden units while training. */
+    public NadeSpec withDropout(double rate) {
+        return new NadeSpec(eventShape, family, hidden, activation, orderings, orderSeed, contextSize, ordering, rate);
     }
 
     /** Reads the map written by {@link #toMap()}. */
@@ -126,7 +141,8 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
                 c.hasPath("orderings") ? c.getInt("orderings") : 1,
                 c.hasPath("orderSeed") ? c.getLong("orderSeed") : 0L,
                 c.hasPath("contextSize") ? c.getInt("contextSize") : 0,
-                c.hasPath("ordering") ? c.getString("ordering") : Ordering.RASTER);
+                c.hasPath("ordering") ? c.getString("ordering") : Ordering.RASTER,
+                c.hasPath("dropout") ? c.getDouble("dropout") : 0);
     }
 
     @Override
@@ -195,9 +211,9 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
                 .build();
     }
 
-    /** Width of the training features: D + contextSize + 1 (the ordering column). */
+    /** Width of the training features: D + contextSize + 1 (the ordering column), + 1 with dropout (its key). */
     public long featureWidth() {
-        return dim() + (long) contextSize + 1;
+        return dim() + (long) contextSize + 1 + (dropout > 0 ? 1 : 0);
     }
 
     @Override
@@ -230,6 +246,12 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
         return f;
     }
 
+    /** With dropout, the key column holds the step's key ({@link HashedDropout#key}). */
+    @Override
+    public INDArray trainingFeatures(INDArray x, INDArray context, int variant, long stepSeed) {
+        return HashedDropout.keyed(trainingFeatures(x, context, variant), dropout, stepSeed);
+    }
+
     /** Zeros {@code [batch, 1]}: the network's output is the NLL itself. */
     @Override
     public INDArray trainingLabels(INDArray x) {
@@ -257,6 +279,9 @@ public record NadeSpec(long[] eventShape, OutputFamily family, int hidden, Strin
             m.put("ordering", ordering); // absent: raster, as every model saved before orderings were a setting
         }
         m.put("contextSize", contextSize);
+        if (dropout > 0) {
+            m.put("dropout", dropout); // absent: none, as every model saved before dropout was a setting
+        }
         return m;
     }
 

@@ -16,6 +16,8 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.util.stream.Stream;
 
 import static org.chainrule.models.ModelTesting.allBinary;
+import static org.chainrule.models.ModelTesting.assertDropoutKeyed;
+import static org.chainrule.models.ModelTesting.layerOutput;
 import static org.chainrule.models.ModelTesting.assertNormalized;
 import static org.chainrule.models.ModelTesting.chiSquared;
 import static org.chainrule.models.ModelTesting.chiSquaredCritical999;
@@ -36,7 +38,8 @@ class MadeTest {
                 MadeSpec.made(new long[]{8}, new int[]{16}, 3, true, 8).withDirect(true),
                 MadeSpec.fvsbn(new long[]{8}).withOrdering("5"),
                 MadeSpec.made(new long[]{8}, new int[]{16}, 2, false, 3).withOrdering("random").withDirect(true),
-                MadeSpec.made(new long[]{8}, new int[]{16}, 3, true, 8).withOrdering("11"));
+                MadeSpec.made(new long[]{8}, new int[]{16}, 3, true, 8).withOrdering("11"),
+                MadeSpec.made(new long[]{8}, new int[]{16, 12}, 2, false, 3).withDropout(0.5));
     }
 
     /** Output d never changes when inputs at or after d in the ordering change; it does depend on some earlier ones. */
@@ -173,6 +176,32 @@ class MadeTest {
         assertEquals(cached, made.sample(seeds, null, 1.0, true));
         // a row depends only on its own seed, not on its batch
         assertEquals(cached.getRow(3), made.sample(new long[]{4}, null, 1.0, true).getRow(0));
+    }
+
+    /**
+     * Dropout while training masks the steps ({@link org.chainrule.models.ModelTesting#assertDropoutKeyed}), and
+     * under a step's mask every output still ignores the inputs at or after its own position.
+     */
+    @Test
+    void dropoutMasksTrainingStepsAndKeepsTheAutoregressiveProperty() {
+        MadeSpec spec = MadeSpec.made(new long[]{10}, new int[]{24, 16}, 1, false, 3).withOrdering("7")
+                .withDropout(0.4);
+        MultiLayerNetwork net = randomNetwork(spec, 19);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 12, spec.dim()).gt(0.5).castTo(DataType.FLOAT);
+        assertTrue(layerOutput(net, spec.trainingFeatures(x, 0)).equalsWithEps(
+                ((MadeDensity) spec.densityOf(net)).params(x, null, 0), 1e-4), "evaluation input drops nothing");
+        assertDropoutKeyed(spec, net, x, null);
+        INDArray keyed = layerOutput(net, spec.trainingFeatures(x, null, 0, 99L));
+        int[] order = spec.masks(0).ordering();
+        for (int t = 0; t < spec.dim(); t++) {
+            INDArray future = x.dup();
+            for (int u = t; u < spec.dim(); u++) {
+                future.getColumn(order[u]).rsubi(1.0);
+            }
+            INDArray moved = layerOutput(net, spec.trainingFeatures(future, null, 0, 99L));
+            assertEquals(0.0, moved.getColumn(order[t]).sub(keyed.getColumn(order[t])).amaxNumber().doubleValue(),
+                    0.0, "under dropout output " + order[t] + " depends on inputs at or after it");
+        }
     }
 
     @Test

@@ -3,6 +3,7 @@ package org.chainrule.models.nade;
 import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.ModelSpec;
+import org.chainrule.models.ModelTesting;
 import org.chainrule.models.conditionals.Bernoulli;
 import org.chainrule.models.conditionals.Categorical;
 import org.chainrule.models.conditionals.GaussianMixture;
@@ -23,6 +24,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.io.File;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -48,7 +50,18 @@ class NadeTest {
                 NadeSpec.of(new long[]{4}, new GaussianMixture(2), 8).withOrderings(3, 5).withContext(CONTEXT),
                 NadeSpec.of(new long[]{5}, new Bernoulli(), 8).withOrdering("random"),
                 NadeSpec.of(new long[]{3}, new Categorical(3), 6).withOrderings(2, 4).withOrdering("9")
-                        .withActivation("relu"));
+                        .withActivation("relu"),
+                NadeSpec.of(new long[]{5}, new Bernoulli(), 8).withOrderings(2, 3).withDropout(0.5));
+    }
+
+    /** Dropout on the hidden units while training, keyed by the step (every family, with and without a context). */
+    @Test
+    void dropoutMasksTrainingSteps() {
+        for (NadeSpec spec : List.of(NadeSpec.of(new long[]{6}, new Bernoulli(), 10).withDropout(0.3),
+                NadeSpec.of(new long[]{3}, new GaussianMixture(2), 8).withContext(CONTEXT).withDropout(0.5))) {
+            MultiLayerNetwork net = randomNetwork(spec, 23);
+            ModelTesting.assertDropoutKeyed(spec, net, randomEvents(spec, 16, 4), contexts(spec, 16));
+        }
     }
 
     static Stream<NadeSpec> discreteSpecs() {
@@ -147,7 +160,7 @@ class NadeTest {
         }
         SDVariable rankVar = sd.constant(Nd4j.createFromArray(rank));
         SDVariable ctx = context == null ? null : sd.constant(context.castTo(DataType.FLOAT));
-        INDArray ordered = layer.orderedParams(sd, sd.constant(x.castTo(DataType.FLOAT)), ctx, rankVar, table)[0]
+        INDArray ordered = layer.orderedParams(sd, sd.constant(x.castTo(DataType.FLOAT)), ctx, rankVar, null, table)[0]
                 .eval();
         int p = spec.family().paramsPerDim();
         INDArray natural = ordered.ulike();

@@ -420,7 +420,6 @@ public final class AveragingRounds implements AutoCloseable {
             long batchNanos = read - start;
             long fitNanos = 0;
             int steps = 0;
-            int variants = s.minibatches().spec().variantCount();
             for (int from = 0; from < mine.size(); ) {
                 long t0 = System.nanoTime();
                 long batch = order.batch(mine.get(from)._1());
@@ -429,7 +428,7 @@ public final class AveragingRounds implements AutoCloseable {
                 while (to < mine.size() && order.batch(mine.get(to)._1()) == batch) {
                     batchRows.add(mine.get(to++)._2());
                 }
-                var data = s.minibatches().of(batchRows, order.variant(order.step(batch, worker), variants));
+                var data = s.minibatches().of(batchRows, order, order.step(batch, worker));
                 long t1 = System.nanoTime();
                 net.fit(data);
                 fitNanos += System.nanoTime() - t1;

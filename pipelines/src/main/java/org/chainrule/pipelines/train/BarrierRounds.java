@@ -315,7 +315,6 @@ final class BarrierRounds implements AutoCloseable {
             ResidentNetworks.Borrowed borrowed = ResidentNetworks.borrow(s.configurationJson());
             MultiLayerNetwork net = borrowed.network();
             long buildNanos = System.nanoTime() - t0;
-            int variants = s.minibatches().spec().variantCount();
             byte[] state = start.value();
             Tuple2<Long, Example> next = rows.hasNext() ? rows.next() : null;
             try (StateExchange.Client client = new StateExchange.Client(host, port, token,
@@ -339,7 +338,7 @@ final class BarrierRounds implements AutoCloseable {
                             Nd4j.getRandom().setSeed(Seeds.derive(order.epochSeed(), round, worker));
                         }
                         long r1 = System.nanoTime();
-                        var data = s.minibatches().of(batchRows, order.variant(order.step(batch, worker), variants));
+                        var data = s.minibatches().of(batchRows, order, order.step(batch, worker));
                         long b2 = System.nanoTime();
                         net.fit(data);
                         fitNanos += System.nanoTime() - b2;

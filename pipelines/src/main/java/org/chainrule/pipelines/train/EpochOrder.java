@@ -15,7 +15,7 @@ import java.io.Serializable;
  * {@code pos % workers}, as that worker's row number {@code pos / workers}; each worker cuts its rows, in position
  * order, into minibatches of {@code batchSize} rows (only its last one may be short), and fits minibatches
  * {@code r * k .. r * k + k - 1} in averaging round r (k = averaging frequency). Minibatch b of worker w is global step
- * {@code b * workers + w}, which seeds its connectivity variant, so the steps of any range of rounds draw evenly from
+ * {@code b * workers + w}, which seeds its connectivity variant and its dropout masks, so the steps of any range of rounds draw evenly from
  * every worker.
  *
  * @param rows      rows in the split
@@ -64,6 +64,14 @@ public record EpochOrder(long rows, int workers, int batchSize, int frequency, l
     /** Connectivity variant (mask set / ordering) of the minibatch at {@code step}, of {@code variants}. */
     public int variant(long step, int variants) {
         return variants == 1 ? 0 : (int) (Seeds.uniform(Seeds.derive(epochSeed, step)) * variants);
+    }
+
+    /**
+     * The seed of the minibatch at {@code step}'s own randomness (its dropout masks), independent of its variant's
+     * draw: a function of the run's seed, the epoch and the step only.
+     */
+    public long stepSeed(long step) {
+        return Seeds.derive(epochSeed, -1, step);
     }
 
     /** Rows of worker {@code w}: the positions congruent to w. */

@@ -13,7 +13,7 @@ import java.util.List;
 
 /**
  * Turns a minibatch of rows into the network's input: values standardized per the domain, the label context of a
- * conditional model, and the connectivity variant the epoch's schedule gives the minibatch's step.
+ * conditional model, and the connectivity variant and step seed the epoch's schedule gives the minibatch's step.
  *
  * @param spec   the model
  * @param domain the data's encoding
@@ -21,8 +21,12 @@ import java.util.List;
  */
 record Minibatches(ModelSpec spec, Domain domain, int dims) implements Serializable {
 
-    /** The training DataSet of {@code rows} fitted with connectivity variant {@code variant}. */
-    DataSet of(List<Example> rows, int variant) {
+    /**
+     * The training DataSet of the minibatch {@code rows} at global step {@code step} of the epoch {@code order}: the
+     * connectivity variant and the step's seed (dropout) come from the order, so any worker, retry or resume fits
+     * exactly the same input.
+     */
+    DataSet of(List<Example> rows, EpochOrder order, long step) {
         List<Example> batch = rows;
         if (rows.size() == 1) {
             // ND4J's strided-slice backprop fails on a 1-row minibatch; two copies of the row have exactly the same
@@ -32,6 +36,7 @@ record Minibatches(ModelSpec spec, Domain domain, int dims) implements Serializa
         }
         INDArray x = domain.standardize(Batches.matrix(batch, dims, domain.isReal()));
         INDArray context = spec.contextSize() == 0 ? null : Batches.oneHotLabels(batch, spec.contextSize());
-        return new DataSet(spec.trainingFeatures(x, context, variant), spec.trainingLabels(x));
+        int variant = order.variant(step, spec.variantCount());
+        return new DataSet(spec.trainingFeatures(x, context, variant, order.stepSeed(step)), spec.trainingLabels(x));
     }
 }

@@ -76,13 +76,13 @@ final class IndependentAveraging {
             long step = (long) out.size() * workers + w;
             int variant = spec.variantCount() == 1 ? 0
                     : (int) (Seeds.uniform(Seeds.derive(epochSeed, step)) * spec.variantCount());
-            out.add(new Batch(rows, variant));
+            out.add(new Batch(rows, variant, Seeds.derive(epochSeed, -1, step)));
         }
         return out;
     }
 
-    /** Rows and connectivity variant of one minibatch. */
-    record Batch(List<Example> rows, int variant) {
+    /** Rows, connectivity variant and step seed (dropout) of one minibatch. */
+    record Batch(List<Example> rows, int variant, long stepSeed) {
         /** The DataSet, built from the rows' bytes (binary data: the values are the bytes 0 and 1). */
         DataSet dataSet(ModelSpec spec) {
             List<Example> rs = rows.size() == 1 ? List.of(rows.get(0), rows.get(0)) : rows;
@@ -94,7 +94,8 @@ final class IndependentAveraging {
                 }
             }
             INDArray features = Nd4j.create(x).castTo(DataType.FLOAT);
-            return new DataSet(spec.trainingFeatures(features, variant), spec.trainingLabels(features));
+            return new DataSet(spec.trainingFeatures(features, null, variant, stepSeed),
+                    spec.trainingLabels(features));
         }
     }
 

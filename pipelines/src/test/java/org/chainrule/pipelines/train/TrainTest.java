@@ -89,12 +89,12 @@ class TrainTest {
 
     /**
      * One worker averaging after every step equals plain fitting with every recipe option on: Adam's constants, L2,
-     * decoupled weight decay, clipping, warm-up and an epoch-keyed step schedule (which sees the run's epoch), and
-     * the weight average updated per step.
+     * decoupled weight decay, clipping, warm-up and an epoch-keyed step schedule (which sees the run's epoch), the
+     * weight average updated per step, and dropout on the hidden units (masks keyed on the step).
      */
     @Test
     void oneWorkerEqualsSingleJvmTrainingWithEveryRecipeOption(@TempDir Path tmp) {
-        MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 2, true, 5);
+        MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 2, true, 5).withDropout(0.2);
         TrainingRecipe recipe = everyOption("step", 0, 11);
         Train.Settings plain = settings(tmp.resolve("run").toString(), spec, 2, 1, 1, 0, false).withRecipe(recipe);
         // block momentum and the averaged step scale are for 2 or more workers: one worker trains as one process
@@ -132,12 +132,12 @@ class TrainTest {
 
     /**
      * Stopping after epoch 1 of 2 and resuming, mid-way through a warmed-up cosine schedule with every other option
-     * on (and two workers averaging every 2 steps), gives the same parameters, optimizer state and weight average as
+     * and dropout on (and two workers averaging every 2 steps), gives the same parameters, optimizer state and weight average as
      * running 2 epochs straight.
      */
     @Test
     void resumeMidScheduleEqualsUninterruptedRun(@TempDir Path tmp) {
-        MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 1, false, 5);
+        MadeSpec spec = MadeSpec.made(new long[]{28, 28}, new int[]{32}, 1, false, 5).withDropout(0.3);
         // the cosine spans the whole run (2 epochs) in both segments
         TrainingRecipe recipe = StepSizes.forRun(everyOption("cosine", 0, 11), 2, manifest.split("train", data)
                 .rows(), 25, 2, 2);
