@@ -3,6 +3,7 @@ package org.chainrule.models.pixelpp;
 import org.chainrule.models.GraphDensity;
 import org.chainrule.models.Seeds;
 import org.chainrule.models.Units;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -18,6 +19,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * ({@link DiscretizedLogisticMixture#sample}) with seed {@code Seeds.derive(rowSeed, pixel)}. Pixels not yet drawn
  * hold 0, which no earlier pixel's parameters can see. A row's draws use only its own seed and its own forward pass
  * (convolutions never mix rows), so row i depends only on seeds[i].
+ *
+ * <p>A model trained with dropout is scored by its network without the dropout ops (which drop nothing at scoring):
+ * same parameters, the events alone as input.
  */
 public final class PixelCnnPpDensity extends GraphDensity {
     private final PixelCnnPpSpec pixel;
@@ -26,7 +30,7 @@ public final class PixelCnnPpDensity extends GraphDensity {
 
     /** Snapshot of a network built by {@code spec.trainingConfiguration} (its parameters are copied). */
     public PixelCnnPpDensity(PixelCnnPpSpec spec, MultiLayerNetwork network) {
-        super(spec, network);
+        super(spec.withDropout(0), withoutDropout(spec, network));
         this.pixel = spec;
         this.mixture = spec.mixture();
         this.parameterNetwork = new MultiLayerNetwork(spec.parameterConfiguration());
@@ -43,6 +47,18 @@ public final class PixelCnnPpDensity extends GraphDensity {
         return pixel;
     }
 
+    /** The training network itself without dropout; a copy without the dropout ops (same parameters) with it. */
+    private static MultiLayerNetwork withoutDropout(PixelCnnPpSpec spec, MultiLayerNetwork network) {
+        if (spec.dropout() == 0) {
+            return network;
+        }
+        MultiLayerConfiguration conf = MultiLayerConfiguration.fromJson(network.getLayerWiseConfigurations().toJson());
+        ((PixelCnnPpLayer) conf.getConf(0).getLayer()).setDropout(0);
+        MultiLayerNetwork plain = new MultiLayerNetwork(conf);
+        plain.init(network.params().dup(), false);
+        return plain;
+    }
+
     /**
      * The mixture parameters of every pixel, each a function of the pixels before it only.
      *
@@ -50,7 +66,7 @@ public final class PixelCnnPpDensity extends GraphDensity {
      * @return {@code [batch, H W P]} float, pixel n owning columns n P .. n P + P - 1
      */
     public synchronized INDArray params(INDArray x) {
-        return parameterNetwork.output(pixel.trainingFeatures(x, 0), false);
+        return parameterNetwork.output(pixel.events(x), false);
     }
 
     /**

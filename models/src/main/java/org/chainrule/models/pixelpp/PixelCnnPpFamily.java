@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * {@code pixelcnn++} (settings {@code model.pixelcnn-pp}: {@code filters}, {@code resnet-layers}, logistic mixture
- * {@code components}); unconditional, integer pixels.
+ * {@code components}, {@code dropout} inside the gated resnet layers while training); unconditional, integer pixels.
  */
 public final class PixelCnnPpFamily implements ModelFamily {
     @Override
@@ -34,6 +34,7 @@ public final class PixelCnnPpFamily implements ModelFamily {
         int filters = s.integer("filters", 1, 4096);
         int layers = s.integer("resnet-layers", 0, 1000);
         int components = s.integer("components", 1, 1000);
+        double dropout = s.real("dropout", 0, 0.99);
         if (data == null) {
             return null;
         }
@@ -44,7 +45,8 @@ public final class PixelCnnPpFamily implements ModelFamily {
             return null;
         }
         try {
-            return PixelCnnPpSpec.of(data.eventShape(), filters, layers, components).withLevels(Math.max(2, data.levels()));
+            return PixelCnnPpSpec.of(data.eventShape(), filters, layers, components).withLevels(Math.max(2, data.levels()))
+                    .withDropout(dropout);
         } catch (IllegalArgumentException e) {
             s.problem(s.name() + ": " + e.getMessage());
             return null;

@@ -1,5 +1,7 @@
 package org.chainrule.models.pixelpp;
 
+import org.chainrule.models.HashedDropout;
+import org.nd4j.shade.jackson.annotation.JsonInclude;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
@@ -42,11 +44,14 @@ import java.util.Map;
  * elu(concat(x, -x)) over channels, c = conv(concat_elu(x)) (+ nin(concat_elu(u)) for ul, its link to the up stream),
  * c = conv(concat_elu(c)) with 2F outputs split into (a, b), and x + a * sigmoid(b); u uses 2x3 down-shifted and ul 2x2
  * down-right-shifted convolutions. The output is nin(elu(ul)), a 1x1 convolution to the P mixture parameters.
+ * With dropout (the paper's, between the two convolutions of each block), the input's last column holds the step's
+ * dropout key ({@link HashedDropout}: row 0; 0 = off), and concat_elu(c) is masked unit by unit before the second
+ * convolution. A mask depends on the key, the example and the unit, never on pixel values, so causality holds.
  *
  * <p><b>Simplifications against the paper</b>, for small images and a CPU: no U-net (no strided down-sampling,
  * transposed-convolution up-sampling or the down pass with its skip connections: one pass of {@code resnetLayers}
  * gated resnet layers at full resolution), no dropout, no weight normalization or data-dependent initialization
- * (Xavier initialization), no Polyak averaging of the parameters.
+ * (Xavier initialization). Polyak averaging of the parameters is the training recipe's ({@code train.ema}).
  *
  * <p>Every field has bean accessors: DL4J and dl4j-spark rebuild layers from JSON, and a field without them would
  * silently come back empty. Parameter names avoid underscores (the updater splits keys on them).
@@ -60,6 +65,8 @@ public class PixelCnnPpLayer extends SameDiffLayer {
     private int resnetLayers;
     private int components;
     private boolean parameterOutput;
+    /** Dropout rate inside the gated resnet layers while training; 0 in layers saved before it existed. */
+    private double dropout;
 
     /** For JSON deserialization. */
     public PixelCnnPpLayer() {
@@ -77,6 +84,7 @@ public class PixelCnnPpLayer extends SameDiffLayer {
         this.resnetLayers = spec.resnetLayers();
         this.components = spec.components();
         this.parameterOutput = parameterOutput;
+        this.dropout = spec.dropout();
         this.weightInit = WeightInit.XAVIER;
     }
 
@@ -138,11 +146,18 @@ public class PixelCnnPpLayer extends SameDiffLayer {
     @Override
     public SDVariable defineLayer(SameDiff sd, SDVariable layerInput, Map<String, SDVariable> paramTable,
                                   SDVariable inputMask) {
-        SDVariable params = parameters(sd, layerInput, paramTable);
+        SDVariable image = layerInput;
+        SDVariable key = null;
+        if (dropout > 0) {
+            int d = height * width * channels;
+            image = layerInput.get(SDIndex.all(), SDIndex.interval(0, d));
+            key = layerInput.get(SDIndex.interval(0, 1), SDIndex.interval(d, d + 1));
+        }
+        SDVariable params = parameters(sd, image, key, paramTable);
         if (parameterOutput) {
             return params;
         }
-        return likelihood().nll(sd, params, layerInput, height * width);
+        return likelihood().nll(sd, params, image, height * width);
     }
 
     /**
@@ -153,6 +168,11 @@ public class PixelCnnPpLayer extends SameDiffLayer {
      * @return {@code [batch, H W P]}, pixel i W + j owning columns (i W + j) P .. + P - 1
      */
     public SDVariable parameters(SameDiff sd, SDVariable input, Map<String, SDVariable> paramTable) {
+        return parameters(sd, input, null, paramTable);
+    }
+
+    /** {@link #parameters(SameDiff, SDVariable, Map)} with dropout keyed by {@code key} ({@code [1, 1]}; null: none). */
+    SDVariable parameters(SameDiff sd, SDVariable input, SDVariable key, Map<String, SDVariable> paramTable) {
         Map<String, Conv> convs = convolutionsByName();
         SDVariable image = input.reshape(-1, height, width, channels).permute(0, 3, 1, 2);   // NCHW
         SDVariable scaled = image.mul(2.0 / (levels - 1)).sub(1.0);
@@ -166,8 +186,10 @@ public class PixelCnnPpLayer extends SameDiffLayer {
                 .add(rightShift(sd, conv(sd, x, convs.get("inL"), paramTable)));
         for (int r = 0; r < resnetLayers; r++) {
             String p = "r" + r;
-            u = gatedResnet(sd, u, null, convs.get(p + "uA"), null, convs.get(p + "uB"), paramTable);
-            ul = gatedResnet(sd, ul, u, convs.get(p + "lA"), convs.get(p + "lU"), convs.get(p + "lB"), paramTable);
+            u = gatedResnet(sd, u, null, convs.get(p + "uA"), null, convs.get(p + "uB"), paramTable,
+                    key, 2 * r);
+            ul = gatedResnet(sd, ul, u, convs.get(p + "lA"), convs.get(p + "lU"), convs.get(p + "lB"), paramTable,
+                    key, 2 * r + 1);
         }
         SDVariable out = conv(sd, sd.nn().elu(ul), convs.get("out"), paramTable);          // [B, P, H, W]
         int perPixel = likelihood().paramsPerPixel();
@@ -175,16 +197,24 @@ public class PixelCnnPpLayer extends SameDiffLayer {
     }
 
     /**
-     * x + a * sigmoid(b) with (a, b) = conv2(concat_elu(conv1(concat_elu(x)) [+ nin(concat_elu(link))])): the
-     * paper's gated resnet block (without its dropout).
+     * x + a * sigmoid(b) with (a, b) = conv2(dropout(concat_elu(conv1(concat_elu(x)) [+ nin(concat_elu(link))]))):
+     * the paper's gated resnet block. Dropout is keyed by {@code key} (null: none); block {@code block} (2 r for
+     * layer r's up stream, 2 r + 1 for its up-left one) owns units block 2F H W .. + 2F H W - 1, channel-major.
      */
     private SDVariable gatedResnet(SameDiff sd, SDVariable x, SDVariable link, Conv first, Conv linkConv, Conv second,
-                                   Map<String, SDVariable> paramTable) {
+                                   Map<String, SDVariable> paramTable, SDVariable key, int block) {
         SDVariable c = conv(sd, concatElu(sd, x), first, paramTable);
         if (link != null) {
             c = c.add(conv(sd, concatElu(sd, link), linkConv, paramTable));
         }
-        SDVariable[] ab = sd.split(conv(sd, concatElu(sd, c), second, paramTable), 2, 1);
+        SDVariable hidden = concatElu(sd, c);                                                // [B, 2F, H, W]
+        if (key != null) {
+            int maps = 2 * filters;
+            int units = maps * height * width;
+            hidden = hidden.mul(HashedDropout.mask(sd, "ppDropout" + block, key, hidden, (long) block * units, units,
+                    dropout).reshape(-1, maps, height, width));
+        }
+        SDVariable[] ab = sd.split(conv(sd, hidden, second, paramTable), 2, 1);
         return x.add(ab[0].mul(sd.nn().sigmoid(ab[1])));
     }
 
@@ -313,5 +343,15 @@ public class PixelCnnPpLayer extends SameDiffLayer {
 
     public void setParameterOutput(boolean parameterOutput) {
         this.parameterOutput = parameterOutput;
+    }
+
+    /** Dropout rate inside the gated resnet layers while training (omitted from the JSON when 0, as before it existed). */
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    public double getDropout() {
+        return dropout;
+    }
+
+    public void setDropout(double dropout) {
+        this.dropout = dropout;
     }
 }

@@ -1,6 +1,7 @@
 package org.chainrule.models.pixelpp;
 
 import org.chainrule.models.Described;
+import org.chainrule.models.HashedDropout;
 import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.Config;
 import org.chainrule.models.DensityModel;
@@ -35,9 +36,11 @@ import java.util.Map;
  * @param filters      F, feature maps of each stream
  * @param resnetLayers gated resnet layers (each updates both streams)
  * @param components   M, logistic mixture components per pixel
+ * @param dropout      the rate of dropout inside each gated resnet layer while training, as in the paper (0 = none;
+ *                     {@link HashedDropout})
  */
-public record PixelCnnPpSpec(long[] eventShape, int levels, int filters, int resnetLayers, int components)
-        implements ModelSpec {
+public record PixelCnnPpSpec(long[] eventShape, int levels, int filters, int resnetLayers, int components,
+                             double dropout) implements ModelSpec {
 
     /** The model type name. */
     public static final String TYPE = "pixelcnn++";
@@ -64,7 +67,21 @@ public record PixelCnnPpSpec(long[] eventShape, int levels, int filters, int res
             throw new IllegalArgumentException("need filters >= 1, resnetLayers >= 0 and components >= 1, got "
                     + filters + ", " + resnetLayers + ", " + components);
         }
+        HashedDropout.checkRate(dropout);
+        if (dropout > 0 && resnetLayers == 0) {
+            throw new IllegalArgumentException("dropout applies inside gated resnet layers; this pixelcnn++ has none");
+        }
+        if (dropout > 0 && 4L * resnetLayers * filters * n / (eventShape.length == 3 ? eventShape[2] : 1)
+                > HashedDropout.MAX_UNITS) {
+            throw new IllegalArgumentException("too many units for dropout: " + resnetLayers + " layers of 2 x "
+                    + filters + " maps of " + Arrays.toString(eventShape));
+        }
         eventShape = eventShape.clone();
+    }
+
+    /** A model without dropout. */
+    public PixelCnnPpSpec(long[] eventShape, int levels, int filters, int resnetLayers, int components) {
+        this(eventShape, levels, filters, resnetLayers, components, 0);
     }
 
     /** A model over 8-bit images. */
@@ -74,17 +91,22 @@ public record PixelCnnPpSpec(long[] eventShape, int levels, int filters, int res
 
     /** The same model for data with {@code levels} values per sub-pixel. */
     public PixelCnnPpSpec withLevels(int levels) {
-        return new PixelCnnPpSpec(eventShape, levels, filters, resnetLayers, components);
+        return new PixelCnnPpSpec(eventShape, levels, filters, resnetLayers, components, dropout);
+    }
+
+    /** The same model with dropout at rate {@code rate} inside its gated resnet layers while training. */
+    public PixelCnnPpSpec withDropout(double rate) {
+        return new PixelCnnPpSpec(eventShape, levels, filters, resnetLayers, components, rate);
     }
 
     /**
      * Reads the map written by {@link #toMap()}: {@code eventShape}, {@code filters}, {@code resnetLayers},
-     * {@code components}, and {@code levels} (256 when missing).
+     * {@code components}, {@code levels} (256 when missing) and {@code dropout} (0 when missing).
      */
     public static PixelCnnPpSpec fromConfig(Config c) {
         long[] shape = c.getLongList("eventShape").stream().mapToLong(Long::longValue).toArray();
         return new PixelCnnPpSpec(shape, c.hasPath("levels") ? c.getInt("levels") : 256, c.getInt("filters"),
-                c.getInt("resnetLayers"), c.getInt("components"));
+                c.getInt("resnetLayers"), c.getInt("components"), c.hasPath("dropout") ? c.getDouble("dropout") : 0);
     }
 
     public int height() {
@@ -147,29 +169,50 @@ public record PixelCnnPpSpec(long[] eventShape, int levels, int filters, int res
                 .list()
                 .layer(new PixelCnnPpLayer(this, false))
                 .layer(new LossLayer.Builder(new NllOutputLoss()).activation(Activation.IDENTITY).build())
-                .setInputType(InputType.feedForward(dim()))
+                .setInputType(InputType.feedForward(featureWidth()))
                 .build();
+    }
+
+    /** Columns of the training network's input: the event and, with dropout, the step's dropout key. */
+    private long featureWidth() {
+        return dim() + (dropout > 0 ? 1 : 0);
     }
 
     /**
      * The sampler's view: the same layer (same parameters, in the same order) outputting every pixel's mixture
-     * parameters {@code [batch, H W P]}; load a trained network's {@code params()} into it.
+     * parameters {@code [batch, H W P]}; load a trained network's {@code params()} into it. It has no dropout (it
+     * never trains) and takes the {@link #events} alone.
      */
     public MultiLayerConfiguration parameterConfiguration() {
         return new NeuralNetConfiguration.Builder()
                 .dataType(DataType.FLOAT)
                 .list()
-                .layer(new PixelCnnPpLayer(this, true))
+                .layer(new PixelCnnPpLayer(withDropout(0), true))
                 .setInputType(InputType.feedForward(dim()))
                 .build();
     }
 
-    /** The events themselves, as floats (the network scales them). */
+    /**
+     * The events themselves, as floats (the network scales them); with dropout, and a last column holding the step's
+     * dropout key, 0 here (no dropout: the evaluation input).
+     */
     @Override
     public INDArray trainingFeatures(INDArray x, int variant) {
         if (variant != 0) {
             throw new IllegalArgumentException("a pixelcnn++ has one variant, got " + variant);
         }
+        INDArray events = events(x);
+        return dropout > 0 ? Nd4j.hstack(events, Nd4j.zeros(DataType.FLOAT, x.rows(), 1)) : events;
+    }
+
+    /** With dropout, the key column holds the step's key ({@link HashedDropout#key}). */
+    @Override
+    public INDArray trainingFeatures(INDArray x, INDArray context, int variant, long stepSeed) {
+        return HashedDropout.keyed(trainingFeatures(x, context, variant), dropout, stepSeed);
+    }
+
+    /** Checked events {@code [batch, D]} as floats: the sampler's input. */
+    INDArray events(INDArray x) {
         if (x.rank() != 2 || x.columns() != dim()) {
             throw new IllegalArgumentException("expected [batch, " + dim() + "] events, got "
                     + Arrays.toString(x.shape()));
@@ -197,6 +240,9 @@ public record PixelCnnPpSpec(long[] eventShape, int levels, int filters, int res
         m.put("filters", filters);
         m.put("resnetLayers", resnetLayers);
         m.put("components", components);
+        if (dropout > 0) {
+            m.put("dropout", dropout); // absent: none, as in every model saved before dropout was a setting
+        }
         return m;
     }
 

@@ -4,6 +4,7 @@ import org.chainrule.models.TrainingRecipe;
 import com.typesafe.config.ConfigFactory;
 import org.chainrule.models.DensityModel;
 import org.chainrule.models.ModelSpec;
+import org.chainrule.models.ModelTesting;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -94,7 +95,8 @@ class PixelCnnPpTest {
     void parametersDependOnlyOnEarlierPixels() {
         for (PixelCnnPpSpec spec : new PixelCnnPpSpec[]{
                 new PixelCnnPpSpec(new long[]{4, 4}, 16, 4, 2, 2),
-                new PixelCnnPpSpec(new long[]{3, 3, 3}, 16, 4, 1, 2)}) {
+                new PixelCnnPpSpec(new long[]{3, 3, 3}, 16, 4, 1, 2),
+                new PixelCnnPpSpec(new long[]{4, 4}, 16, 4, 2, 2, 0.5)}) {
             MultiLayerNetwork net = randomNetwork(spec, 7);
             int pixels = spec.pixels();
             int c = spec.channels();
@@ -106,7 +108,9 @@ class PixelCnnPpTest {
                 table.put(e.getKey(), sd.var(e.getKey(), e.getValue().dup()));
             }
             SDVariable input = sd.var("x", events(spec, rows, new Random(8)));
-            SDVariable params = new PixelCnnPpLayer(spec, true).parameters(sd, input, table);
+            // with dropout, under a training step's key (masks on: they must not open a path from later pixels)
+            SDVariable key = spec.dropout() > 0 ? sd.constant(Nd4j.scalar(DataType.FLOAT, 99f).reshape(1, 1)) : null;
+            SDVariable params = new PixelCnnPpLayer(spec, true).parameters(sd, input, key, table);
             INDArray projection = Nd4j.zeros(DataType.FLOAT, rows, (long) pixels * perPixel);
             Random weights = new Random(9);
             for (int b = 0; b < rows; b++) {
@@ -164,13 +168,49 @@ class PixelCnnPpTest {
         }
     }
 
+    /**
+     * Dropout inside the gated resnet layers, keyed by the step: the step's key masks the training network's output
+     * and its gradient is that of the masked loss ({@link ModelTesting#assertDropoutKeyed}); the density, which scores
+     * with a copy of the network without the dropout ops, gives the training network's NLL at key 0 (no dropout);
+     * the parameters and JSON are those of the model without dropout plus the rate; a rate needs resnet layers.
+     */
+    @Test
+    void dropoutMasksTrainingSteps() {
+        for (PixelCnnPpSpec spec : List.of(new PixelCnnPpSpec(new long[]{3, 3}, 16, 4, 2, 2, 0.3),
+                new PixelCnnPpSpec(new long[]{2, 3, 3}, 8, 4, 1, 2, 0.5))) {
+            // Xavier's initialization: the inflated random weights of randomNetwork make the loss too curved for the
+            // central difference (it fails without dropout too)
+            MultiLayerNetwork net = new MultiLayerNetwork(spec.trainingConfiguration(new TrainingRecipe(1e-2, 21)));
+            net.init();
+            INDArray x = events(spec, 6, new Random(22));
+            ModelTesting.assertDropoutKeyed(spec, net, x, null);
+            INDArray nll = ModelTesting.layerOutput(net, spec.trainingFeatures(x, 0));
+            double[] logProb = spec.densityOf(net).logProb(x).toDoubleVector();
+            for (int i = 0; i < logProb.length; i++) {
+                assertEquals(-nll.getDouble(i, 0), logProb[i], 1e-4 * Math.abs(logProb[i]), spec + " row " + i);
+            }
+            PixelCnnPpSpec plain = spec.withDropout(0);
+            assertEquals(new MultiLayerNetwork(plain.trainingConfiguration(new TrainingRecipe(1e-3, 1))).numParams(),
+                    net.numParams(), "dropout adds no parameters");
+            assertEquals(spec.dim() + 1, spec.trainingFeatures(x, 0).columns(), "the key column");
+            assertEquals(spec.dim(), plain.trainingFeatures(x, 0).columns());
+            assertEquals(spec, ModelSpec.fromConfig(ConfigFactory.parseMap(spec.toMap())));
+            assertTrue(!plain.toMap().containsKey("dropout"), "a model without dropout keeps its saved description");
+            MultiLayerConfiguration conf = MultiLayerConfiguration.fromJson(net.getLayerWiseConfigurations().toJson());
+            assertEquals(spec.dropout(), ((PixelCnnPpLayer) conf.getConf(0).getLayer()).getDropout());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new PixelCnnPpSpec(new long[]{3, 3}, 16, 4, 0, 2, 0.5));
+        assertThrows(IllegalArgumentException.class, () -> new PixelCnnPpSpec(new long[]{3, 3}, 16, 4, 1, 2, 1.0));
+    }
+
     /** exp(logProb) sums to 1 over every image of tiny grey and colour models. */
     @Test
     void exactlyNormalized() {
         for (PixelCnnPpSpec spec : new PixelCnnPpSpec[]{
                 new PixelCnnPpSpec(new long[]{2, 2}, 4, 4, 2, 2),        // 256 images
                 new PixelCnnPpSpec(new long[]{2, 2, 3}, 2, 4, 1, 2),     // 4096
-                new PixelCnnPpSpec(new long[]{1, 2, 3}, 4, 4, 1, 3)}) {  // 4096
+                new PixelCnnPpSpec(new long[]{1, 2, 3}, 4, 4, 1, 3),     // 4096
+                new PixelCnnPpSpec(new long[]{2, 2}, 4, 4, 2, 2, 0.5)}) { // with dropout (off when scoring)
             DensityModel density = spec.densityOf(randomNetwork(spec, 5));
             double total = 0;
             for (double lp : density.logProb(allEvents(spec)).toDoubleVector()) {
