@@ -6,11 +6,9 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
@@ -344,10 +342,13 @@ public final class Prepare {
         }
 
         Map<String, Manifest.Split> splits = new LinkedHashMap<>();
+        JobLabels.describe(spark, "prepare: count the splits' rows");
+        Map<String, IdSpan> spans = IdSpan.of(placed.filter(p -> p.record().ok()));
         for (String split : List.of("train", "valid", "test")) {
             JavaRDD<Placed> good = placed.filter(p -> p.record().ok() && p.split().equals(split));
             JobLabels.describe(spark, "prepare: write %s shards", split);
-            splits.put(split, writeSplit(spark, good, staging + "/" + split, s.shards()));
+            splits.put(split, writeSplit(spark, good, staging + "/" + split, s.shards(),
+                    spans.getOrDefault(split, IdSpan.EMPTY)));
         }
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("format", s.sources().format());
@@ -387,31 +388,48 @@ public final class Prepare {
     /**
      * Writes one split as shards named {@code part-NNNNN.parquet} (in row-id order) and returns its rows and checksums,
      * computed from the files as written and read back: per shard, and for the split as the sum over its shards.
+     * Nothing is cached here: the rows stream from the records' cache through a range shuffle and an external sort
+     * (both spill), so a split larger than the executors' memory is written with bounded memory. (A cached DataFrame
+     * of the split, Spark's columnar cache, ran the executors out of heap at 5M rows with 1 GB each.)
      */
-    private static Manifest.Split writeSplit(SparkSession spark, JavaRDD<Placed> good, String path, int shards) {
-        JavaRDD<Row> rows = good.map(p -> RowFactory.create(p.ordinal(), p.record().label(), p.record().x()));
-        Dataset<Row> df = spark.createDataFrame(rows, Shards.SCHEMA).persist(StorageLevel.MEMORY_AND_DISK_SER());
-        try {
-            long n = df.count();
-            int parts = (int) Math.max(1, Math.min(shards, n));
-            Row range = df.agg(functions.min("row_id"), functions.max("row_id")).first();
-            long first = n == 0 ? 0 : range.getLong(0);
-            long span = n == 0 ? 1 : range.getLong(1) - first + 1;
-            // equal ranges of row ids (not Spark's sampled range boundaries), so the same input gives the same shards
-            JavaRDD<Row> ranged = df.javaRDD().keyBy(r -> r.getLong(0)).partitionBy(new IdRanges(parts, first, span))
-                    .values();
-            spark.createDataFrame(ranged, Shards.SCHEMA).sortWithinPartitions("row_id").write().parquet(path);
-            renameShards(path, spark.sparkContext().hadoopConfiguration());
-            Map<String, Manifest.Shard> written = new java.util.TreeMap<>(Shards.checksums(spark, path));
-            long rowsBack = written.values().stream().mapToLong(Manifest.Shard::rows).sum();
-            if (rowsBack != n) {
-                throw new IllegalStateException(path + ": wrote " + n + " rows but read back " + rowsBack);
-            }
-            long sum = written.values().stream().mapToLong(sh -> Long.parseUnsignedLong(sh.checksum(), 16))
-                    .reduce(0L, Long::sum);
-            return new Manifest.Split(n, Manifest.checksum(sum), written);
-        } finally {
-            df.unpersist();
+    private static Manifest.Split writeSplit(SparkSession spark, JavaRDD<Placed> good, String path, int shards,
+                                             IdSpan ids) {
+        long n = ids.count();
+        int parts = (int) Math.max(1, Math.min(shards, n));
+        // equal ranges of row ids (not Spark's sampled range boundaries), so the same input gives the same shards
+        JavaRDD<Row> ranged = good.map(p -> RowFactory.create(p.ordinal(), p.record().label(), p.record().x()))
+                .keyBy(r -> r.getLong(0)).partitionBy(new IdRanges(parts, ids.first(), ids.span())).values();
+        spark.createDataFrame(ranged, Shards.SCHEMA).sortWithinPartitions("row_id").write().parquet(path);
+        renameShards(path, spark.sparkContext().hadoopConfiguration());
+        Map<String, Manifest.Shard> written = new java.util.TreeMap<>(Shards.checksums(spark, path));
+        long rowsBack = written.values().stream().mapToLong(Manifest.Shard::rows).sum();
+        if (rowsBack != n) {
+            throw new IllegalStateException(path + ": wrote " + n + " rows but read back " + rowsBack);
+        }
+        long sum = written.values().stream().mapToLong(sh -> Long.parseUnsignedLong(sh.checksum(), 16))
+                .reduce(0L, Long::sum);
+        return new Manifest.Split(n, Manifest.checksum(sum), written);
+    }
+
+    /** A split's row count and the range of its row ids (min, max), from one pass over every split's records. */
+    record IdSpan(long count, long min, long max) implements java.io.Serializable {
+        static final IdSpan EMPTY = new IdSpan(0, 0, 0);
+
+        static Map<String, IdSpan> of(JavaRDD<Placed> placed) {
+            return new java.util.HashMap<>(placed.mapToPair(p -> new Tuple2<>(p.split(), new IdSpan(1, p.ordinal(),
+                    p.ordinal()))).reduceByKey(IdSpan::plus).collectAsMap());
+        }
+
+        IdSpan plus(IdSpan o) {
+            return new IdSpan(count + o.count, Math.min(min, o.min), Math.max(max, o.max));
+        }
+
+        long first() {
+            return count == 0 ? 0 : min;
+        }
+
+        long span() {
+            return count == 0 ? 1 : max - min + 1;
         }
     }
 
