@@ -9,6 +9,8 @@
 #   - cached vs naive autoregressive sampling (MADE, and a 28x28 PixelCNN), and the fp32 matrix-multiply ceiling
 #     (ND4J's matmul op and BLAS directly)
 #   - the PyTorch peer (same MADE, same rows) and its matrix multiply, when Debian's python3-torch is installed
+# The Spark jobs run through scripts/submit.sh, whose default gives the training and scoring jobs' executors the JVM's
+# quick compiler only (CHAINRULE_JIT, docs/throughput.md); the single-JVM baseline keeps the JVM's default.
 # A benchmark, not a test: it prints figures, ends with machine-readable `RATIO <name> <value>` lines, and fails only
 # if something does not run. Timings depend on whatever else runs on the machine: the load average is printed at
 # every step.

@@ -24,6 +24,8 @@
 #   spark.executor.extraJavaOptions = -Djava.awt.headless=true
 #       -Dorg.bytedeco.javacpp.maxbytes=${CHAINRULE_EXECUTOR_OFFHEAP:-3G}
 #       -Dorg.bytedeco.javacpp.maxphysicalbytes=${CHAINRULE_EXECUTOR_MAXPHYSICAL:-6G}
+#   -XX:TieredStopAtLevel=1 (the JIT's quick compiler only) for the executors, and for the driver on local masters,
+#       when the job trains or scores (every job but prepare); CHAINRULE_JIT=full keeps the JVM's default (below)
 #   (--driver-java-options and --conf spark.{driver,executor}.extraJavaOptions are folded in.)
 #
 # Client mode (the default) runs the driver inside the SparkSubmit JVM, so, as bin/spark-submit
@@ -39,6 +41,12 @@
 #   SPARK_HOME            (default <repo>/jobs/spark-runtime/target/spark-home)
 #   SPARK_MASTER, CHAINRULE_DRIVER_MEMORY, CHAINRULE_DRIVER_OFFHEAP, CHAINRULE_DRIVER_MAXPHYSICAL,
 #   CHAINRULE_EXECUTOR_OFFHEAP, CHAINRULE_EXECUTOR_MAXPHYSICAL
+#   CHAINRULE_JIT         auto (default): quick for the model jobs, full for prepare and any other main class;
+#                         quick: -XX:TieredStopAtLevel=1 (the client compiler only); full: the JVM's tiered default.
+#                         Model jobs spend their time in native code called through DL4J's Java glue, whose C2
+#                         compilation costs more CPU than it saves on executors of 1-2 cores (measured,
+#                         docs/throughput.md: a 500,000-row evaluate 1.6x faster, training's first epochs 1.3-1.7x,
+#                         a 5M-row evaluate 5% slower); prepare parses text in Java and is 1.5x slower without C2.
 #   DNNL_MAX_CPU_ISA (default AVX2), OMP_NUM_THREADS (only when set)
 #                         native settings of ND4J: the driver's environment on local masters, the executors'
 #                         (spark.executorEnv.*) on clusters. Each task gets as many ND4J threads as it has CPUs
@@ -177,10 +185,27 @@ log4j_opt=""
 # runs the tasks in local mode, so it gets room for two workers.
 driver_opts="$CHAINRULE_JAVA17_OPENS -Djava.awt.headless=true${log4j_opt}"
 driver_opts+=" -Dorg.bytedeco.javacpp.maxbytes=${CHAINRULE_DRIVER_OFFHEAP:-6G}"
-driver_opts+=" -Dorg.bytedeco.javacpp.maxphysicalbytes=${CHAINRULE_DRIVER_MAXPHYSICAL:-12G}${user_driver_opts}"
+driver_opts+=" -Dorg.bytedeco.javacpp.maxphysicalbytes=${CHAINRULE_DRIVER_MAXPHYSICAL:-12G}"
 executor_opts="-Djava.awt.headless=true"
 executor_opts+=" -Dorg.bytedeco.javacpp.maxbytes=${CHAINRULE_EXECUTOR_OFFHEAP:-3G}"
 executor_opts+=" -Dorg.bytedeco.javacpp.maxphysicalbytes=${CHAINRULE_EXECUTOR_MAXPHYSICAL:-6G}"
+# The JIT (CHAINRULE_JIT above): the model jobs' executors, and the driver where it runs the tasks, compile with C1
+# only. The user's own options come after, so an explicit -XX:TieredStopAtLevel wins.
+jit=${CHAINRULE_JIT:-auto}
+case "$jit" in
+  auto)
+    jit=full
+    if ((class_given == 0)); then
+      case "${APP_ARGS[0]:-}" in train|evaluate|score|sample|detect|ood-eval|interpolate) jit=quick ;; esac
+    fi ;;
+  quick|full) ;;
+  *) chainrule_die "CHAINRULE_JIT must be auto, quick or full, got '$jit'" ;;
+esac
+if [[ $jit == quick ]]; then
+  executor_opts+=" -XX:TieredStopAtLevel=1"
+  case "$master" in local|local\[*) driver_opts+=" -XX:TieredStopAtLevel=1" ;; esac
+fi
+driver_opts+=$user_driver_opts
 executor_opts+=$user_executor_opts
 
 SUBMIT=()
