@@ -70,6 +70,7 @@ OMP_NUM_THREADS=1 bench_main org.chainrule.bench.Bench "$OUT/data" "$ROWS" 0 "$L
 
 # ---------------------------------------------------------------- Spark standalone cluster
 load "cluster"
+rm -f "$OUT/evaluate.out"
 echo "bench: Spark standalone cluster, 2 workers x 1 core, parameter averaging every $FREQ steps"
 scripts/local-cluster.sh stop --port "$PORT" >/dev/null 2>&1 || true
 MASTER=$(scripts/local-cluster.sh start --workers 2 --cores 1 --memory 4g --port "$PORT" --webui-port 0)
@@ -85,13 +86,19 @@ scripts/submit.sh "${SPARK_OPTS[@]}" --conf spark.executorEnv.OMP_NUM_THREADS=1 
   --set train.seed="$SEED" --set train.train-eval-rows=1000 > "$OUT/spark-train.log" 2>&1
 grep -E "\[train\] epoch [0-9]+(/[0-9]+ done| averaging)" "$OUT/spark-train.log"
 load "evaluate"
-# 50k: the training rows the single JVM scored; then the COPIES-fold data
-scripts/submit.sh "${SPARK_OPTS[@]}" -- evaluate -c "$CONF" --overwrite --set data="$OUT/data" \
-  --set evaluate.split=train --set evaluate.model="$OUT/run/model" --set evaluate.output="$OUT/eval-small" \
-  > "$OUT/spark-eval-small.log" 2>&1
-scripts/submit.sh "${SPARK_OPTS[@]}" -- evaluate -c "$CONF" --overwrite --set data="$OUT/data-scoring" \
-  --set evaluate.split=train --set evaluate.model="$OUT/run/model" --set evaluate.output="$OUT/eval-large" \
-  > "$OUT/spark-eval-large.log" 2>&1
+# 50k: the training rows the single JVM scored; then the COPIES-fold data. Each run's wall time (spark-submit to
+# exit) and the CPU-seconds the whole machine spent meanwhile (driver, executors, workers; Linux's /proc/stat) are
+# printed beside the job's own figures.
+busy() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.2f\n", ($2+$3+$4+$7+$8)/hz}' /proc/stat; }
+for run in small:data large:data-scoring; do
+  b0=$(busy); t0=$(date +%s.%N)
+  scripts/submit.sh "${SPARK_OPTS[@]}" -- evaluate -c "$CONF" --overwrite --set data="$OUT/${run#*:}" \
+    --set evaluate.split=train --set evaluate.model="$OUT/run/model" --set evaluate.output="$OUT/eval-${run%%:*}" \
+    > "$OUT/spark-eval-${run%%:*}.log" 2>&1
+  awk -v b0="$b0" -v b1="$(busy)" -v t0="$t0" -v t1="$(date +%s.%N)" -v r="${run%%:*}" \
+    'BEGIN { printf "BENCH evaluate_%s_wall %.2f s\nBENCH evaluate_%s_cpu %.2f CPU-s\n", r, t1 - t0, r, b1 - b0 }' \
+    | tee -a "$OUT/evaluate.out"
+done
 grep -h "\[evaluate\].*rows/s" "$OUT/spark-eval-small.log" "$OUT/spark-eval-large.log"
 # --- score job: the 50,000 training rows evaluate just scored, read by the score job from the prepared split (its
 # stored bytes, column x), on the same cluster; prints BENCH score_job <rows/s>. Self-contained block.
@@ -150,12 +157,17 @@ small_rows=$(json "$OUT/eval-small/summary.json" count)
 small_sec=$(json "$OUT/eval-small/summary.json" seconds)
 large_rows=$(json "$OUT/eval-large/summary.json" count)
 large_sec=$(json "$OUT/eval-large/summary.json" seconds)
+small_wall=$(bench "$OUT/evaluate.out" evaluate_small_wall)
+large_wall=$(bench "$OUT/evaluate.out" evaluate_large_wall)
+small_cpu=$(bench "$OUT/evaluate.out" evaluate_small_cpu)
+large_cpu=$(bench "$OUT/evaluate.out" evaluate_large_cpu)
 
 # MADE 784-500-784: ~1.57 MFLOP per example forward, ~4.7 MFLOP forward + backward
 awk -v st="$single_train" -v pt="$spark_train" -v ss="$single_score" -v ss1="$single1_score" -v g="$gemm_blas" \
     -v gm="$gemm_mmul" -v g1="$gemm1_blas" -v n="$naive" -v c="$cached" -v tt="$torch_train" -v ts="$torch_score" \
     -v tg="$torch_gemm" -v sn="$single_nll" -v pn="$spark_nll" -v ep="$EPOCHS" -v pxn="$pixel_naive" \
-    -v pxc="$pixel_cached" -v sr="$small_rows" -v sse="$small_sec" -v lgr="$large_rows" -v lse="$large_sec" 'BEGIN {
+    -v pxc="$pixel_cached" -v sr="$small_rows" -v sse="$small_sec" -v lgr="$large_rows" -v lse="$large_sec" \
+    -v sw="$small_wall" -v lw="$large_wall" -v sc="$small_cpu" -v lc="$large_cpu" 'BEGIN {
   ceil = (tg != "" && tg > g) ? tg : g
   printf "\n%-50s %12s %10s %11s\n", "MADE 784-500-784, MNIST, batch 100", "per second", "ratio", "of ceiling"
   printf "%-50s %12.0f %10s %10.1f%%\n", "train, single JVM, 2 threads (examples)", st, "1.00", 100*st*4.7e6/(ceil*1e9)
@@ -173,6 +185,9 @@ awk -v st="$single_train" -v pt="$spark_train" -v ss="$single_score" -v ss1="$si
     printf "%-50s %12.0f %10.2f\n", "  evaluate per-row cost alone (rows)", 1/per_row, 1/per_row/ss
     printf "%-50s %12.1f %10s\n", "  evaluate fixed cost (seconds)", fixed, ""
   }
+  printf "%-50s %5.1f / %4.1f %10s\n", sprintf("  evaluate %d rows: wall / machine CPU (s)", sr), sw, sc, ""
+  printf "%-50s %5.1f / %4.1f %10s\n", sprintf("  evaluate %d rows: wall / machine CPU (s)", lgr), lw, lc, ""
+  printf "%-50s %12.1f %10s\n", sprintf("  raw forward, 2 threads, %d rows: CPU (s)", lgr), 2 * lgr / ss, ""
   printf "%-50s %12.1f %10s\n", "sample MADE, naive loop (samples)", n, "1.00"
   printf "%-50s %12.1f %10.1f\n", "sample MADE, cached first layer (samples)", c, c/n
   printf "%-50s %12.3f %10s\n", "sample PixelCNN, naive loop (samples)", pxn, "1.00"

@@ -18,11 +18,16 @@ final class JobSession {
     private JobSession() {
     }
 
-    static SparkSession start(String command, Verbosity verbosity) {
+    /**
+     * @param warmExecutors load ND4J and DL4J on each executor as it starts, before its first task
+     *                      ({@link org.chainrule.pipelines.spark.ExecutorWarmup}): for the commands that run models
+     */
+    static SparkSession start(String command, Verbosity verbosity, boolean warmExecutors) {
         if (verbosity != Verbosity.VERBOSE) {
             ConsoleNoise.filterStandardOutput();
         }
-        SparkSession spark = TaskThreads.enable(SparkSession.builder().appName("chainrule " + command)).getOrCreate();
+        SparkSession spark = TaskThreads.enable(SparkSession.builder().appName("chainrule " + command),
+                warmExecutors).getOrCreate();
         verbosity.apply();
         scala.Option<String> ui = spark.sparkContext().uiWebUrl();
         if (ui.isDefined()) {

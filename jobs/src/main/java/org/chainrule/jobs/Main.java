@@ -157,7 +157,7 @@ public final class Main implements Callable<Integer> {
             }
             Consumer<SparkSession> job = prepareJob(s);
             SparkSession spark = JobSession.start(getClass().getSimpleName().replace("Command", "").toLowerCase(),
-                    verbosity);
+                    verbosity, runsModels());
             try {
                 job.accept(spark);
                 return 0;
@@ -168,6 +168,11 @@ public final class Main implements Callable<Integer> {
 
         /** Validates settings (no Spark yet) and returns the work to run once Spark is up. */
         abstract Consumer<SparkSession> prepareJob(Settings s);
+
+        /** Whether the command's executors run models (and so are warmed up as they start). */
+        boolean runsModels() {
+            return true;
+        }
     }
 
     @Command(name = "prepare", mixinStandardHelpOptions = true,
@@ -177,6 +182,11 @@ public final class Main implements Callable<Integer> {
         Consumer<SparkSession> prepareJob(Settings s) {
             Prepare.Settings p = s.prepare(overwrite);
             return spark -> Prepare.run(spark, p);
+        }
+
+        @Override
+        boolean runsModels() {
+            return false;
         }
     }
 

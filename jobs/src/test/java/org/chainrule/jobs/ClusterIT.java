@@ -102,6 +102,29 @@ class ClusterIT {
                 assertTrue(apps.anyMatch(p -> p.getFileName().toString().startsWith("app-")), worker + " ran no executor");
             }
         }
+        // train's executors (the second application) loaded ND4J and DL4J as they started, before their first task
+        // (the model jobs ask for it); prepare's (the first) did not. The later, shorter jobs may end before the
+        // warm-up's line is written, so they are not checked.
+        int[] checked = new int[2];
+        for (String worker : List.of("worker-1", "worker-2")) {
+            List<Path> apps;
+            try (Stream<Path> list = Files.list(work.resolve(worker))) {
+                apps = list.filter(p -> p.getFileName().toString().matches("app-.*-000[01]")).toList();
+            }
+            for (Path app : apps) {
+                boolean prepare = app.getFileName().toString().endsWith("-0000");
+                try (Stream<Path> executors = Files.list(app)) {
+                    for (Path executor : executors.toList()) {
+                        String log = Files.readString(executor.resolve("stderr"));
+                        assertEquals(!prepare, log.contains("executor warm-up: ND4J and DL4J loaded"),
+                                executor + (prepare ? " (prepare) warmed up" : " did not warm up"));
+                        checked[prepare ? 0 : 1]++;
+                    }
+                }
+            }
+        }
+        assertTrue(checked[0] > 0 && checked[1] > 0, "executors of prepare and train found: " + checked[0] + ", "
+                + checked[1]);
     }
 
     /**

@@ -12,8 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code scripts/submit.sh}'s JIT choice ({@code CHAINRULE_JIT}), read from the command it prints with
- * {@code --verbose} (each job only prints its help): the model jobs' executors, and the driver on a local master,
- * get the quick compiler only; {@code prepare} keeps the JVM's default, as do other main classes; {@code full} and
+ * {@code --verbose} (each job only prints its help): the model jobs' executors, and the driver on a local master or
+ * of a scoring job, get the quick compiler only; {@code prepare} keeps the JVM's default, as do other main classes; {@code full} and
  * {@code quick} override the choice, a bad value is refused, and the user's own JVM options come after ours.
  */
 class SubmitJitIT {
@@ -47,8 +47,13 @@ class SubmitJitIT {
         String evaluate = command(Map.of(), "scripts/submit.sh", "--master", "spark://203.0.113.9:7077", "--",
                 "evaluate", "--help", "--verbose");
         assertTrue(conf(evaluate, "spark.executor.extraJavaOptions").contains(QUICK), evaluate);
-        assertTrue(!conf(evaluate, "spark.driver.extraJavaOptions").contains(QUICK),
-                "a cluster's driver keeps the JVM's default: " + evaluate);
+        assertTrue(conf(evaluate, "spark.driver.extraJavaOptions").contains(QUICK),
+                "a scoring job's driver only plans and commits: " + evaluate);
+        String train = command(Map.of(), "scripts/submit.sh", "--master", "spark://203.0.113.9:7077", "--",
+                "train", "--help", "--verbose");
+        assertTrue(conf(train, "spark.executor.extraJavaOptions").contains(QUICK), train);
+        assertTrue(!conf(train, "spark.driver.extraJavaOptions").contains(QUICK),
+                "train's driver averages parameters and keeps the JVM's default: " + train);
 
         String local = command(Map.of(), "scripts/submit.sh", "--master", "local[1]", "--", "train", "--help",
                 "--verbose");

@@ -6,6 +6,8 @@ import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,6 +34,27 @@ public final class Outputs {
             return new Path(path).getFileSystem(conf);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the filesystem of " + path, e);
+        }
+    }
+
+    /**
+     * The rows of a Parquet directory as its files' footers state them (no data read): the sum over its
+     * {@code .parquet} files, hidden and {@code _}-prefixed names skipped as Spark's reader skips them.
+     */
+    public static long parquetRows(String dir, Configuration conf) {
+        try {
+            long rows = 0;
+            for (FileStatus f : fs(dir, conf).listStatus(new Path(dir))) {
+                String name = f.getPath().getName();
+                if (f.isFile() && name.endsWith(".parquet") && !name.startsWith("_") && !name.startsWith(".")) {
+                    try (ParquetFileReader r = ParquetFileReader.open(HadoopInputFile.fromStatus(f, conf))) {
+                        rows += r.getRecordCount();
+                    }
+                }
+            }
+            return rows;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the Parquet footers of " + dir, e);
         }
     }
 

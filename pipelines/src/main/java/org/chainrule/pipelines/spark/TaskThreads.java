@@ -36,7 +36,8 @@ import java.util.Map;
  * <p>Enabled with {@code spark.plugins=org.chainrule.pipelines.spark.TaskThreads}; the jobs add it for you
  * ({@link #enable}). Work outside tasks (the driver's own ND4J calls) keeps ND4J's defaults or {@code OMP_NUM_THREADS}.
  * The first task of an executor loads ND4J if nothing had (about 1.4 s here), which only jobs without ND4J work, such
- * as prepare, would otherwise have saved.
+ * as prepare, would otherwise have saved; the model jobs load it before any task, as the executor starts
+ * ({@link ExecutorWarmup}).
  */
 public final class TaskThreads implements SparkPlugin {
     private static final Logger LOG = LoggerFactory.getLogger(TaskThreads.class);
@@ -46,10 +47,22 @@ public final class TaskThreads implements SparkPlugin {
 
     /** Adds this plugin to the session's {@code spark.plugins}, keeping any the user configured. */
     public static SparkSession.Builder enable(SparkSession.Builder builder) {
+        return enable(builder, false);
+    }
+
+    /**
+     * Adds this plugin, and with {@code warmExecutors} asks it to warm each executor up as it starts
+     * ({@link ExecutorWarmup}) unless the user set {@value ExecutorWarmup#KEY} themselves.
+     */
+    public static SparkSession.Builder enable(SparkSession.Builder builder, boolean warmExecutors) {
         String name = TaskThreads.class.getName();
-        String plugins = new SparkConf().get("spark.plugins", "").trim();
+        SparkConf user = new SparkConf();
+        String plugins = user.get("spark.plugins", "").trim();
         if (Arrays.stream(plugins.split(",")).map(String::trim).noneMatch(name::equals)) {
             builder.config("spark.plugins", plugins.isEmpty() ? name : plugins + "," + name);
+        }
+        if (warmExecutors && !user.contains(ExecutorWarmup.KEY)) {
+            builder.config(ExecutorWarmup.KEY, "true");
         }
         return builder;
     }
@@ -66,6 +79,9 @@ public final class TaskThreads implements SparkPlugin {
             public void init(PluginContext ctx, Map<String, String> extraConf) {
                 LOG.debug("ND4J threads per task follow the task's cpus (spark.task.cpus = {})",
                         ctx.conf().get("spark.task.cpus", "1"));
+                if (ctx.conf().getBoolean(ExecutorWarmup.KEY, false)) {
+                    ExecutorWarmup.start();
+                }
             }
 
             @Override
