@@ -1,13 +1,17 @@
 package org.chainrule.pipelines.data;
 
+import org.apache.spark.SparkContext;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.SerializableConfiguration;
 import scala.Tuple2;
 
 import java.net.URLDecoder;
@@ -51,39 +55,46 @@ public final class Shards {
      */
     public static Tallied readTallied(SparkSession spark, String dir, String split, Manifest manifest) {
         Manifest.Split expected = manifest.split(split, dir);
-        CollectionAccumulator<Object[]> tally = spark.sparkContext().collectionAccumulator("shard checksums of "
-                + split);
+        SparkContext sc = spark.sparkContext();
+        CollectionAccumulator<Object[]> tally = sc.collectionAccumulator("shard checksums of " + split);
         Decoder decode = new Decoder(manifest);
-        JavaRDD<Example> rows = withFiles(spark, dir + "/" + split).mapPartitions(it -> new Iterator<Example>() {
-            private final Map<String, long[]> perFile = new HashMap<>();
-            private String lastUri;
-            private long[] last;
-            private boolean reported;
+        List<List<ShardFiles.Range>> parts = ShardFiles.plan(dir + "/" + split, sc.hadoopConfiguration(),
+                sc.getConf().getSizeAsBytes("spark.sql.files.maxPartitionBytes", "128m"),
+                sc.getConf().getSizeAsBytes("spark.sql.files.openCostInBytes", "4m"), sc.defaultParallelism());
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(sc);
+        Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(sc.hadoopConfiguration()));
+        JavaRDD<Example> rows = jsc.parallelize(parts, Math.max(1, parts.size())).mapPartitions(ranges -> {
+            Iterator<Map.Entry<String, Example>> files = ShardFiles.read(ranges, conf.value().value());
+            return new Iterator<Example>() {
+                private final Map<String, long[]> perFile = new HashMap<>();
+                private String lastName;
+                private long[] last;
+                private boolean reported;
 
-            @Override
-            public boolean hasNext() {
-                boolean more = it.hasNext();
-                if (!more && !reported) {
-                    reported = true;
-                    int partition = TaskContext.getPartitionId();
-                    perFile.forEach((f, acc) -> tally.add(new Object[]{partition, f, acc[0], acc[1]}));
+                @Override
+                public boolean hasNext() {
+                    boolean more = files.hasNext();
+                    if (!more && !reported) {
+                        reported = true;
+                        int partition = TaskContext.getPartitionId();
+                        perFile.forEach((f, acc) -> tally.add(new Object[]{partition, f, acc[0], acc[1]}));
+                    }
+                    return more;
                 }
-                return more;
-            }
 
-            @Override
-            public Example next() {
-                Row r = it.next();
-                Example e = decode.example(r);
-                String uri = r.getString(3);
-                if (!uri.equals(lastUri)) {
-                    lastUri = uri;
-                    last = perFile.computeIfAbsent(fileName(uri), f -> new long[2]);
+                @Override
+                public Example next() {
+                    Map.Entry<String, Example> r = files.next();
+                    Example e = decode.check(r.getKey(), r.getValue());
+                    if (!r.getKey().equals(lastName)) {
+                        lastName = r.getKey();
+                        last = perFile.computeIfAbsent(lastName, f -> new long[2]);
+                    }
+                    last[0]++;
+                    last[1] += Manifest.rowHash(e.rowId(), e.label(), e.x());
+                    return e;
                 }
-                last[0]++;
-                last[1] += Manifest.rowHash(e.rowId(), e.label(), e.x());
-                return e;
-            }
+            };
         });
         return new Tallied(rows, tally, dir, split, expected);
     }
@@ -119,13 +130,17 @@ public final class Shards {
         }
 
         Example example(Row r) {
-            byte[] x = (byte[]) r.get(2);
-            if (x == null || x.length != bytes) {
-                throw new IllegalArgumentException(r.getString(3) + " row_id " + r.getLong(0) + ": "
-                        + (x == null ? "no values" : x.length + " bytes") + ", the manifest says " + dims
+            return check(r.getString(3), new Example(r.getLong(0), r.getInt(1), (byte[]) r.get(2)));
+        }
+
+        /** The example, once its values have the manifest's width; {@code file} names it in the error. */
+        Example check(String file, Example e) {
+            if (e.x() == null || e.x().length != bytes) {
+                throw new IllegalArgumentException(file + " row_id " + e.rowId() + ": "
+                        + (e.x() == null ? "no values" : e.x().length + " bytes") + ", the manifest says " + dims
                         + " values of " + bytes / dims + " byte(s)");
             }
-            return new Example(r.getLong(0), r.getInt(1), x);
+            return e;
         }
     }
 

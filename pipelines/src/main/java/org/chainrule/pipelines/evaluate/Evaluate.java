@@ -5,8 +5,6 @@ import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -37,7 +35,9 @@ import java.util.Map;
  * {@code scores.parquet} (row_id, log_prob_nats, bits_per_dim) and {@code summary.json} (count, mean NLL in nats,
  * its standard error, bits/dim). The summary is gathered in the same pass from the very values written, and its count
  * checked against the written files' footers and the manifest, so the two always agree without reading the scores
- * back (which cost a second job and ~1.5 s of planning on a cluster).
+ * back (which cost a second job and ~1.5 s of planning on a cluster). The shards are read and the scores written with
+ * parquet-hadoop directly ({@link Shards#readTallied}, {@link ScoreFiles}): one plain Spark job, with none of Spark
+ * SQL's start-up, planning and code generation, which took several seconds of a short job's driver and executors.
  */
 public final class Evaluate {
     public static final StructType SCHEMA = new StructType()
@@ -132,12 +132,10 @@ public final class Evaluate {
         JobLabels.describe(spark, "evaluate %s: score", s.split());
         Shards.Tallied data = Shards.readTallied(spark, s.data(), s.split(), manifest);
         CollectionAccumulator<Object[]> tally = spark.sparkContext().collectionAccumulator("scores of " + s.split());
-        JavaRDD<Row> rows = Scorer.score(data.rows(), payload, dims, s.batchSize()).mapPartitions(it -> tallied(it,
-                tally)).map(r -> RowFactory.create(r.rowId(), r.logProbNats(), Units.bitsPerDim(-r.logProbNats(),
-                dims)));
-        // every value is distinct: a dictionary would be built per column chunk only to be thrown away
+        JavaRDD<Scorer.Scored> rows = Scorer.score(data.rows(), payload, dims, s.batchSize())
+                .mapPartitions(it -> tallied(it, tally));
         String scores = staging + "/scores.parquet";
-        spark.createDataFrame(rows, SCHEMA).write().option("parquet.enable.dictionary", "false").parquet(scores);
+        ScoreFiles.write(rows, scores, dims, hconf);
         // the rows just scored are the rows prepare wrote, shard by shard, or nothing is committed
         data.verify();
         double seconds = (System.nanoTime() - start) / 1e9;
