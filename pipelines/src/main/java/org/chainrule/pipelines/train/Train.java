@@ -350,6 +350,14 @@ public final class Train {
                 validRows, workers, s.schedule().batchSize(), s.averaging().frequency(), s.schedule().epochs(),
                 net.numParams()) + (momentum == null ? "" : ", block momentum " + momentum.momentum())
                 + (workers > 1 && s.averaging().stepScale() != 1 ? ", step size x" + s.averaging().stepScale() : ""));
+        if (average != null) {
+            long perWorker = s.schedule().epochs() * ((trainRows + (long) s.schedule().batchSize() * workers - 1)
+                    / ((long) s.schedule().batchSize() * workers));
+            String warning = WeightAverage.shortRunWarning(s.recipe().ema(), perWorker);
+            if (warning != null) {
+                Progress.say("train", "warning: " + warning);
+            }
+        }
         if (validScored < validRows) {
             Progress.say("train", String.format("valid NLL after each epoch on a fixed subset of %d of the %d"
                     + " validation rows (train.valid-eval-rows)", validScored, validRows));

@@ -64,6 +64,17 @@ class WeightAverageTest {
     }
 
     @Test
+    void aRunTooShortForItsAverageIsWarnedWithTheShareOfTheInitialWeights() {
+        // PixelCNN++'s 0.9995 over 4 epochs of 782 steps per worker: 0.9995^3128 = 0.209 of the start remains
+        String warning = WeightAverage.shortRunWarning(0.9995, 3128);
+        assertTrue(warning != null && warning.contains("about 2000 steps") && warning.contains("3128")
+                && warning.contains("21% of the final average") && warning.contains("0.9984"), warning);
+        // 0.9984^3128 = 0.0066: no warning
+        assertEquals(null, WeightAverage.shortRunWarning(0.9984, 3128));
+        assertEquals(null, WeightAverage.shortRunWarning(0.9995, 1_000_000));
+    }
+
+    @Test
     void plateauReducesAfterPatienceEpochsWithoutABetterNll() {
         assertEquals(1, StepSizes.plateauFactor(List.of(), 2, 0.5));
         assertEquals(1, StepSizes.plateauFactor(List.of(5.0, 4.0, 4.5), 2, 0.5));
